@@ -1,0 +1,135 @@
+// Delivers a task's outbox in order, one sender at a time (the lease), with the retry policy of retry.ts.
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import type { Tuning } from './env.js';
+import { backoffDelay } from './retry.js';
+import { scrub } from './scrub.js';
+import type { Store } from './store.js';
+import type { Transport } from './transport.js';
+
+export interface DeliverOptions {
+  store: Store;
+  transport: Transport;
+  stateDir: string;
+  task: string;
+  endpoint: string;
+  token?: string;
+  tuning: Tuning;
+  /**
+   * `daemon`: the detached flusher; waits out the coalescing window, retries without limit, lingers
+   * briefly when idle. `pass`: flush/complete; sends everything now, PROGRESS_ATTEMPTS per payload, until the deadline.
+   */
+  mode: 'daemon' | 'pass';
+  /** Epoch ms after which a pass gives up (pending events stay queued). */
+  deadline?: number;
+  /** How long an idle daemon waits for more events before it exits. */
+  lingerMs?: number;
+  now?: () => number;
+}
+
+export type DeliverResult =
+  | { status: 'done' }
+  | { status: 'incomplete'; reason: string }
+  | { status: 'auth'; reason: string }
+  | { status: 'lost-lease' };
+
+const POLL_MS = 50;
+
+/** Identifies a token (to remember that the API refused it) without revealing it. */
+export function tokenMark(token: string | undefined): string {
+  return createHash('sha256').update(token ?? '').digest('hex').slice(0, 16);
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, ms)));
+
+/** Runs delivery until the outbox is empty (and, for a daemon, idle), the deadline passes, or the token is refused. */
+export async function deliver(options: DeliverOptions): Promise<DeliverResult> {
+  const { store, transport, task, tuning, mode } = options;
+  const now = options.now ?? Date.now;
+  const pid = process.pid;
+  const ttl = tuning.requestTimeoutMs + 15_000;
+  const secrets = options.token ? [options.token] : [];
+  const pastDeadline = () => options.deadline !== undefined && now() >= options.deadline;
+
+  // A pass waits for a running daemon rather than racing it; the daemon keeps order.
+  while (!store.acquireLease(task, pid, now(), ttl)) {
+    if (!store.head(task)) return { status: 'done' };
+    if (pastDeadline()) return { status: 'incomplete', reason: 'another progress process is still delivering' };
+    await sleep(POLL_MS);
+  }
+
+  let leaseUntil = now() + ttl;
+  let idleSince: number | undefined;
+  let attemptsOnHead = 0;
+  let headId: number | undefined;
+  try {
+    for (;;) {
+      if (mode === 'daemon' && !existsSync(options.stateDir)) return { status: 'done' };
+      if (leaseUntil - now() < tuning.requestTimeoutMs + 5_000) {
+        if (!store.renewLease(task, pid, now(), ttl)) return { status: 'lost-lease' };
+        leaseUntil = now() + ttl;
+      }
+
+      const head = store.head(task);
+      if (!head) {
+        if (mode === 'pass') return { status: 'done' };
+        idleSince ??= now();
+        if (now() - idleSince >= (options.lingerMs ?? 1000) && store.releaseLeaseIfIdle(task, pid)) return { status: 'done' };
+        await sleep(POLL_MS);
+        continue;
+      }
+      idleSince = undefined;
+      if (head.id !== headId) [headId, attemptsOnHead] = [head.id, 0];
+
+      const delivery = store.getDeliveryState(task);
+      if (mode === 'daemon') {
+        // Coalescing window: an unsent plain update waits for the interval unless something urgent queues behind it.
+        const since = delivery.lastSendAt === null ? Infinity : now() - delivery.lastSendAt;
+        if (head.mergeable && !head.idemKey && since < tuning.minIntervalMs && !store.hasUrgentAfter(task, head.id)) {
+          await sleep(Math.min(POLL_MS, tuning.minIntervalMs - since));
+          continue;
+        }
+        if (delivery.nextAttemptAt !== null && delivery.nextAttemptAt > now()) {
+          await sleep(Math.min(POLL_MS * 4, delivery.nextAttemptAt - now()));
+          continue;
+        }
+      }
+      if (pastDeadline()) return { status: 'incomplete', reason: delivery.lastError ?? 'timed out' };
+
+      const key = store.freeze(head);
+      const outcome = await transport.post({
+        endpoint: options.endpoint,
+        task,
+        token: options.token,
+        idempotencyKey: key,
+        body: head.body,
+        timeoutMs: options.deadline !== undefined ? Math.max(1, Math.min(tuning.requestTimeoutMs, options.deadline - now())) : tuning.requestTimeoutMs,
+      });
+      const at = now();
+      switch (outcome.kind) {
+        case 'delivered':
+          store.markDelivered(task, head.id, at);
+          break;
+        case 'auth':
+          store.markAuthRefused(task, outcome.reason, tokenMark(options.token), at);
+          return { status: 'auth', reason: outcome.reason };
+        case 'refused':
+          store.markDead({ ...head, idemKey: key }, outcome.status, scrub(outcome.reason, secrets), at);
+          break;
+        case 'retry': {
+          attemptsOnHead += 1;
+          const reason = scrub(outcome.reason, secrets);
+          const delay = store.markRetry(task, reason, at, (failures) => backoffDelay(failures, outcome.retryAfterMs));
+          if (mode === 'pass') {
+            if (attemptsOnHead >= tuning.attempts) return { status: 'incomplete', reason };
+            if (options.deadline !== undefined && at + delay >= options.deadline) return { status: 'incomplete', reason };
+            await sleep(delay);
+          }
+          break;
+        }
+      }
+    }
+  } finally {
+    store.releaseLeaseIfIdle(task, pid, true);
+  }
+}
