@@ -13,8 +13,8 @@ await build({
   format: 'esm',
   platform: 'node',
   target: 'node20',
-  // better-sqlite3 is a native addon: it stays in node_modules and is required at run time.
-  external: ['better-sqlite3'],
+  // better-sqlite3's JavaScript is bundled; its compiled addon is loaded from node_modules (store.ts).
+  external: ['*.node'],
   define: { __PROGRESS_VERSION__: JSON.stringify(pkg.version) },
   banner: {
     js: "import { createRequire as __progressCreateRequire } from 'node:module'; const require = __progressCreateRequire(import.meta.url);",
@@ -25,4 +25,7 @@ await build({
 }).then(async (result) => {
   const { writeFileSync } = await import('node:fs');
   writeFileSync('dist/meta.json', JSON.stringify(result.metafile));
+  // `progress serve` reads its dashboard (plain HTML/CSS/JS, no build step) from dist/dashboard at run time.
+  const { cpSync } = await import('node:fs');
+  cpSync('src/serve/dashboard', 'dist/dashboard', { recursive: true });
 });

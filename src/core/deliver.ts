@@ -51,17 +51,23 @@ export async function deliver(options: DeliverOptions): Promise<DeliverResult> {
   const secrets = options.token ? [options.token] : [];
   const pastDeadline = () => options.deadline !== undefined && now() >= options.deadline;
 
-  // A pass waits for a running daemon rather than racing it; the daemon keeps order.
+  // A pass waits for a running sender rather than racing it (one sender keeps order); a waiting daemon
+  // takes over if that sender dies, so events recorded meanwhile are never stranded.
   while (!store.acquireLease(task, pid, now(), ttl)) {
     if (!store.head(task)) return { status: 'done' };
-    if (pastDeadline()) return { status: 'incomplete', reason: 'another progress process is still delivering' };
-    await sleep(POLL_MS);
+    if (pastDeadline()) {
+      const lastError = store.getDeliveryState(task).lastError;
+      return { status: 'incomplete', reason: `the background flusher is still delivering${lastError ? `; last error: ${lastError}` : ''}` };
+    }
+    await sleep(mode === 'daemon' ? POLL_MS * 4 : POLL_MS);
   }
 
   let leaseUntil = now() + ttl;
   let idleSince: number | undefined;
   let attemptsOnHead = 0;
   let headId: number | undefined;
+  /** A pass's own backoff (a daemon keeps its schedule in the store, where status shows it). */
+  let passRetryAt = 0;
   try {
     for (;;) {
       if (mode === 'daemon' && !existsSync(options.stateDir)) return { status: 'done' };
@@ -72,17 +78,22 @@ export async function deliver(options: DeliverOptions): Promise<DeliverResult> {
 
       const head = store.head(task);
       if (!head) {
-        if (mode === 'pass') return { status: 'done' };
+        // Giving the lease back is atomic with seeing the outbox empty: an event recorded while we held it
+        // (and so did not start a flusher) is either seen here or finds the lease free and starts one.
+        if (mode === 'pass') {
+          if (store.releaseLeaseIfIdle(task, pid)) return { status: 'done' };
+          continue;
+        }
         idleSince ??= now();
         if (now() - idleSince >= (options.lingerMs ?? 1000) && store.releaseLeaseIfIdle(task, pid)) return { status: 'done' };
         await sleep(POLL_MS);
         continue;
       }
       idleSince = undefined;
-      if (head.id !== headId) [headId, attemptsOnHead] = [head.id, 0];
+      if (head.id !== headId) [headId, attemptsOnHead, passRetryAt] = [head.id, 0, 0];
 
-      const delivery = store.getDeliveryState(task);
       if (mode === 'daemon') {
+        const delivery = store.getDeliveryState(task);
         // Coalescing window: an unsent plain update waits for the interval unless something urgent queues behind it.
         const since = delivery.lastSendAt === null ? Infinity : now() - delivery.lastSendAt;
         if (head.mergeable && !head.idemKey && since < tuning.minIntervalMs && !store.hasUrgentAfter(task, head.id)) {
@@ -93,28 +104,35 @@ export async function deliver(options: DeliverOptions): Promise<DeliverResult> {
           await sleep(Math.min(POLL_MS * 4, delivery.nextAttemptAt - now()));
           continue;
         }
+      } else if (passRetryAt > now()) {
+        // Sleep in short steps so the lease is renewed during a long Retry-After.
+        await sleep(Math.min(POLL_MS * 4, passRetryAt - now()));
+        continue;
       }
-      if (pastDeadline()) return { status: 'incomplete', reason: delivery.lastError ?? 'timed out' };
+      if (pastDeadline()) return { status: 'incomplete', reason: store.getDeliveryState(task).lastError ?? 'timed out' };
 
-      const key = store.freeze(head);
+      // Freeze and read in one transaction: the body sent is exactly the body kept under this key.
+      const row = store.freeze(head.id);
+      if (!row) continue;
+      const key = row.idemKey!;
       const outcome = await transport.post({
         endpoint: options.endpoint,
         task,
         token: options.token,
         idempotencyKey: key,
-        body: head.body,
+        body: row.body,
         timeoutMs: options.deadline !== undefined ? Math.max(1, Math.min(tuning.requestTimeoutMs, options.deadline - now())) : tuning.requestTimeoutMs,
       });
       const at = now();
       switch (outcome.kind) {
         case 'delivered':
-          store.markDelivered(task, head.id, at);
+          store.markDelivered(task, row.id, at);
           break;
         case 'auth':
-          store.markAuthRefused(task, outcome.reason, tokenMark(options.token), at);
-          return { status: 'auth', reason: outcome.reason };
+          store.markAuthRefused(task, scrub(outcome.reason, secrets), tokenMark(options.token), at);
+          return { status: 'auth', reason: scrub(outcome.reason, secrets) };
         case 'refused':
-          store.markDead({ ...head, idemKey: key }, outcome.status, scrub(outcome.reason, secrets), at);
+          store.markDead(row, outcome.status, scrub(outcome.reason, secrets), at);
           break;
         case 'retry': {
           attemptsOnHead += 1;
@@ -123,7 +141,7 @@ export async function deliver(options: DeliverOptions): Promise<DeliverResult> {
           if (mode === 'pass') {
             if (attemptsOnHead >= tuning.attempts) return { status: 'incomplete', reason };
             if (options.deadline !== undefined && at + delay >= options.deadline) return { status: 'incomplete', reason };
-            await sleep(delay);
+            passRetryAt = at + delay;
           }
           break;
         }

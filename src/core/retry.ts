@@ -31,6 +31,8 @@ export function parseRetryAfter(value: string | undefined, now: number): number 
   let ms: number;
   if (/^\d+$/.test(text)) ms = Number(text) * 1000;
   else {
+    // Only an HTTP date (it names a weekday or month); Date.parse would read "-5" or "1.5" as dates long past.
+    if (!/^[A-Za-z]{3}/.test(text)) return undefined;
     const at = Date.parse(text);
     if (Number.isNaN(at)) return undefined;
     ms = at - now;
@@ -40,10 +42,12 @@ export function parseRetryAfter(value: string | undefined, now: number): number 
 
 /**
  * Delay before attempt number `failures + 1`: exponential from BACKOFF_BASE_MS, capped, with "equal
- * jitter" (half fixed, half random) so parallel callers spread out. Retry-After, when given, wins.
+ * jitter" (half fixed, half random) so parallel callers spread out. Retry-After, when given, is honoured
+ * as the earliest next attempt; it can lengthen the wait (up to its cap) but never shorten it below the
+ * backoff, so a server answering `Retry-After: 0` (or a date in the past) is not hammered in a loop.
  */
 export function backoffDelay(failures: number, retryAfterMs: number | undefined, random: () => number = Math.random): number {
-  if (retryAfterMs !== undefined) return retryAfterMs;
   const step = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** Math.max(0, failures - 1));
-  return Math.round(step / 2 + random() * (step / 2));
+  const backoff = Math.round(step / 2 + random() * (step / 2));
+  return retryAfterMs === undefined ? backoff : Math.max(retryAfterMs, backoff);
 }

@@ -1,8 +1,9 @@
 // The on-disk state of every task in one SQLite database: run state, totals, outbox, dead letters, flusher lease.
 import Database from 'better-sqlite3';
+import { createRequire } from 'node:module';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, existsSync, lstatSync, openSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, closeSync, existsSync, lstatSync, openSync, statfsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { ensureStateDir } from './config.js';
 import { ConfigError } from './errors.js';
 import { addCounts, boundTimeline, mergeUpdates } from './merge.js';
@@ -195,6 +196,14 @@ export function leaseHeld(d: Pick<DeliveryState, 'flusherPid' | 'leaseUntil'>, n
   return d.flusherPid === -1 || isAlive(d.flusherPid);
 }
 
+function diskIsFull(path: string): boolean {
+  try {
+    return statfsSync(dirname(path)).bavail === 0;
+  } catch {
+    return false;
+  }
+}
+
 /** Turns SQLite's failures into one clear line and exit 3 (unusable state). */
 function storeError(error: unknown, path: string): Error {
   const code = (error as { code?: string }).code ?? '';
@@ -208,12 +217,21 @@ function storeError(error: unknown, path: string): Error {
     SQLITE_BUSY: 'is locked by another process for too long',
     SQLITE_PERM: 'is not writable',
   };
-  const key = Object.keys(why).find((k) => code.startsWith(k));
+  let key = Object.keys(why).find((k) => code.startsWith(k));
+  // SQLite reports a full disk while growing its shared-memory index as an I/O error; say what it is.
+  if (key === 'SQLITE_IOERR' && diskIsFull(path)) key = 'SQLITE_FULL';
   if (key) {
     const hint = key === 'SQLITE_CORRUPT' || key === 'SQLITE_NOTADB' ? '; move it aside to start afresh' : '';
     return new ConfigError(`state database ${path} ${why[key]}${hint}`);
   }
   return error as Error;
+}
+
+let addonPath: string | undefined;
+/** The compiled addon, located directly: better-sqlite3's default lookup (the `bindings` package) costs milliseconds per start. */
+function nativeBinding(): string {
+  addonPath ??= createRequire(import.meta.url).resolve('better-sqlite3/build/Release/better_sqlite3.node');
+  return addonPath;
 }
 
 /** Opens (creating if needed) the state database of a state directory. */
@@ -243,7 +261,7 @@ export class Store {
       const fd = openSync(path, 'a', 0o600);
       closeSync(fd);
       chmodSync(path, 0o600);
-      const db = new Database(path, { timeout: 15_000, fileMustExist: true });
+      const db = new Database(path, { timeout: 15_000, fileMustExist: true, nativeBinding: nativeBinding() });
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = FULL');
       if ((db.pragma('user_version', { simple: true }) as number) < SCHEMA_VERSION) {
@@ -415,12 +433,26 @@ export class Store {
     return this.read(() => !!this.db.prepare('SELECT 1 FROM outbox WHERE task = ? AND id > ? AND mergeable = 0 LIMIT 1').get(task, id));
   }
 
-  /** Fixes a row's body under an idempotency key before its first send; returns the key. */
-  freeze(row: OutboxRow): string {
-    if (row.idemKey) return row.idemKey;
-    const key = `progress-${this.hostId}-${row.id}`;
-    this.transaction(() => this.db.prepare('UPDATE outbox SET idem_key = ? WHERE id = ? AND idem_key IS NULL').run(key, row.id));
-    return key;
+  /**
+   * Fixes a row under an idempotency key before its first send and returns it as frozen, read in the same
+   * transaction: a plain update merging into this row commits before (and is sent) or sees the key and
+   * queues a new row. The body under a key never changes after this. Undefined when the row is gone.
+   */
+  freeze(id: number): OutboxRow | undefined {
+    return this.transaction(() => {
+      const row = this.db.prepare('SELECT * FROM outbox WHERE id = ?').get(id) as Row | undefined;
+      if (!row) return undefined;
+      if (row.idem_key === null) {
+        row.idem_key = `progress-${this.hostId}-${row.id as number}`;
+        this.db.prepare('UPDATE outbox SET idem_key = ? WHERE id = ?').run(row.idem_key, id);
+      }
+      return toOutboxRow(row);
+    });
+  }
+
+  /** Forgets the backoff so the sender tries again at once (an explicit flush). */
+  clearBackoff(task: string): void {
+    this.transaction(() => this.db.prepare('UPDATE tasks SET next_attempt_at = NULL WHERE task = ?').run(task));
   }
 
   markDelivered(task: string, id: number, now: number): void {
@@ -527,4 +559,65 @@ export class Store {
       return rows.length;
     });
   }
+
+  /**
+   * Records several events in ONE transaction, in order (wrap's in-band channel). Consecutive plain
+   * updates merge in memory into one outbox payload, so thousands of updates cost one write.
+   * A planner that throws (e.g. a total that would overflow) is skipped and reported in `rejected`.
+   */
+  recordBatch(task: string, now: number, planners: readonly ((state: TaskState) => EventPlan)[], canDeliver: boolean): BatchResult {
+    return this.transaction(() => {
+      const row = this.taskRow(task);
+      let state = toTaskState(task, row);
+      const rowIds: number[] = [];
+      const rejected: { index: number; error: Error }[] = [];
+      let run: Payload | undefined;
+      let runTimeline: NonNullable<Payload['timeline']> = [];
+      let runEvents = 0;
+      const flushRun = () => {
+        if (!run) return;
+        if (runTimeline.length > 0) run.timeline = boundTimeline(runTimeline);
+        const id = this.enqueue(task, run, true, now);
+        if (runEvents > 1) this.db.prepare('UPDATE outbox SET events = events + ? WHERE id = ?').run(runEvents - 1, id);
+        rowIds.push(id);
+        [run, runTimeline, runEvents] = [undefined, [], 0];
+      };
+      planners.forEach((planner, index) => {
+        let plan: EventPlan;
+        try {
+          plan = planner(state);
+        } catch (error) {
+          rejected.push({ index, error: error as Error });
+          return;
+        }
+        state = plan.state;
+        for (const payload of plan.payloads) {
+          if (!plan.mergeable) {
+            flushRun();
+            rowIds.push(this.enqueue(task, payload, false, now));
+            continue;
+          }
+          const { timeline, ...rest } = payload;
+          run = run ? mergeUpdates(run, rest) : rest;
+          if (timeline) runTimeline.push(...timeline);
+          // Fold early so a long run of updates never holds an unbounded timeline in memory.
+          if (runTimeline.length > FOLD_TIMELINE_AT) runTimeline = boundTimeline(runTimeline);
+          runEvents++;
+        }
+      });
+      flushRun();
+      this.saveTaskState(state, now);
+      const startFlusher = canDeliver && rowIds.length > 0 && this.claimLease(task, row, now);
+      return { rowIds, startFlusher, state, rejected };
+    });
+  }
+}
+
+/** A batch folds its timeline once it holds this many entries (boundTimeline keeps 100 at most when it folds). */
+const FOLD_TIMELINE_AT = 400;
+
+/** The result of Store.recordBatch. */
+export interface BatchResult extends RecordResult {
+  /** Planners that threw, by index; nothing of theirs was recorded. */
+  rejected: { index: number; error: Error }[];
 }

@@ -7,9 +7,12 @@ import { startFlusher, type Session } from '../session.js';
 /** Delivers everything pending within timeoutMs; throws exit 4 (pending kept) or 5 (new dead letters). */
 export async function deliverNow(session: Session, ctx: Context, timeoutMs: number): Promise<void> {
   const { store, task, config } = session;
+  const started = Date.now();
   const deadBefore = store.deadLetters(task).count;
   // An explicit flush tries again even with a token the API refused before.
   store.clearAuthRefused(task);
+  // "Deliver now": a background flusher waiting out its backoff tries again at once (we wait for it if it holds the lease).
+  store.clearBackoff(task);
   const { Transport } = await import('../../core/transport.js');
   const transport = new Transport();
   let result;
@@ -37,7 +40,9 @@ export async function deliverNow(session: Session, ctx: Context, timeoutMs: numb
     // Keep trying in the background; a later "progress flush" also delivers them.
     if (store.claimFlusher(task, Date.now())) startFlusher(session, ctx);
     const why = result.status === 'incomplete' ? result.reason : 'timed out';
-    throw new DeliveryIncompleteError(`${pending.events} event(s) still pending after ${Math.round(timeoutMs / 1000)} s (${why}); they are kept and retried in the background, or run "progress flush"`);
+    // Say how long we really tried: a pass also gives up after PROGRESS_ATTEMPTS failures on one payload.
+    const tried = (Date.now() - started) / 1000;
+    throw new DeliveryIncompleteError(`${pending.events} event(s) still pending after ${tried < 10 ? tried.toFixed(1) : Math.round(tried)} s (${why}); they are kept and retried in the background, or run "progress flush"`);
   }
   if (dead.count > deadBefore) {
     throw new RefusedError(`the API refused ${dead.count - deadBefore} payload(s) (${dead.last?.reason ?? 'HTTP 4xx'}); they are in the dead letters (see "progress status")`);
