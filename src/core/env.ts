@@ -21,6 +21,12 @@ export const CONFIG_VARS = {
   debug: 'PROGRESS_DEBUG',
 } as const;
 
+/** Settings of `progress serve` (the embedded receiver). */
+export const SERVE_VARS = {
+  /** Bearer token that POSTs to `progress serve` must carry (`--token` wins). */
+  token: 'PROGRESS_SERVE_TOKEN',
+} as const;
+
 /** Delivery tuning, in seconds where a time. */
 export interface Tuning {
   /** One HTTP attempt (PROGRESS_REQUEST_TIMEOUT, default 10). */
