@@ -80,6 +80,17 @@ export function ensureStateDir(stateDir: string): void {
   }
 }
 
+/** Refuses a symbolic link planted where the state directory keeps a file or folder, so nothing is written elsewhere. */
+export function refuseSymlink(path: string): void {
+  let link = false;
+  try {
+    link = lstatSync(path).isSymbolicLink();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw new ConfigError(`cannot inspect ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
+  }
+  if (link) throw new ConfigError(`refusing to use ${path}: it is a symbolic link`);
+}
+
 function readTokenFile(path: string, warnings: string[], origin: string): string | undefined {
   let text: string;
   try {
@@ -152,6 +163,8 @@ export function resolveConfig(flags: ConfigFlags, env: Env): ResolvedConfig {
   else if (nonEmpty(env[CONFIG_VARS.task]) !== undefined) [task, taskSource] = [env[CONFIG_VARS.task], 'env'];
   else if (typeof stored.currentTask === 'string') [task, taskSource] = [stored.currentTask, 'state'];
   if (task !== undefined && task === '') throw new ConfigError('task id is empty');
+  // A NUL cannot travel in argv or the environment (the flusher gets the task id there): refuse it up front.
+  if (task?.includes('\u0000')) throw new ConfigError(`task id (from ${taskSource}) must not contain NUL characters`);
 
   let endpoint: string | undefined;
   let endpointSource: Source = 'none';

@@ -1,5 +1,5 @@
 // Builds the wire payloads of SPEC §7 from validated events: pure functions, no I/O.
-import type { OperationType } from './validate.js';
+import { capText, type OperationType } from './validate.js';
 
 export type TimelineEvent = 'progress_update' | 'stage_change' | 'error' | 'completion';
 
@@ -135,7 +135,7 @@ export function buildErrorPayload(taskId: string, input: ErrorInput, now: string
   return compact<Payload>({
     ...base(taskId, now, 'error'),
     error: input.message,
-    message: `Error: ${input.message}`,
+    message: capText(`Error: ${input.message}`),
     stage: input.stage,
     lastProcessedId: input.lastId,
     operationType: input.operation,

@@ -1,7 +1,7 @@
 // init --endpoint URL --task ID [--token-stdin]: stores the task's config (with conf) and makes it the current task.
 import { chmodSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { CONFIG_FILE, ensureStateDir, readStoredConfig, resolveConfig, tokenPath, validateEndpoint, assertTransportAllowed } from '../../core/config.js';
+import { dirname, join } from 'node:path';
+import { CONFIG_FILE, ensureStateDir, readStoredConfig, refuseSymlink, resolveConfig, tokenPath, validateEndpoint, assertTransportAllowed } from '../../core/config.js';
 import { ConfigError, UsageError } from '../../core/errors.js';
 import type { Context } from '../context.js';
 
@@ -26,6 +26,7 @@ async function readToken(stdin: NodeJS.ReadableStream): Promise<string> {
 
 /** Writes a file with mode 0600 atomically (temp file + rename), whatever the umask. */
 function writeSecret(path: string, content: string): void {
+  refuseSymlink(dirname(path));
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   chmodSync(dirname(path), 0o700);
   const tmp = `${path}.${process.pid}.tmp`;
@@ -44,6 +45,7 @@ export async function init(options: InitOptions, ctx: Context): Promise<number> 
   assertTransportAllowed({ endpoint, token: token ?? config.token, allowInsecureHttp: config.allowInsecureHttp });
   ensureStateDir(config.stateDir);
   const stored = readStoredConfig(config.stateDir);
+  refuseSymlink(join(config.stateDir, CONFIG_FILE));
   // conf loads ajv (~70 ms), so it is imported only here, where the state file is written.
   const { default: Conf } = await import('conf');
   try {
