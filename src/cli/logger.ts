@@ -1,5 +1,13 @@
-// The one logger: results on stdout, notices and errors on stderr; colour only on a TTY, never with NO_COLOR or under CI.
-import { Chalk } from 'chalk';
+// The one logger: results on stdout, notices and errors on stderr; colour (chalk) only on a TTY, never with NO_COLOR or under CI.
+
+/** Text styles; plain identity functions when colour is off, so chalk is loaded only for a terminal. */
+export interface Styles {
+  bold(text: string): string;
+  dim(text: string): string;
+  yellow(text: string): string;
+  red(text: string): string;
+  green(text: string): string;
+}
 
 export interface Logger {
   /** Informational line; silenced by --quiet. */
@@ -13,7 +21,8 @@ export interface Logger {
   /** Human report text, on stderr (SPEC §3: human text on stderr). */
   report(text: string): void;
   readonly color: boolean;
-  readonly chalk: InstanceType<typeof Chalk>;
+  readonly quiet: boolean;
+  readonly style: Styles;
 }
 
 export interface LoggerOptions {
@@ -28,18 +37,27 @@ export function wantsColor(stderr: { isTTY?: boolean }, env: Record<string, stri
   return !!stderr.isTTY && env.NO_COLOR === undefined && !env.CI && env.TERM !== 'dumb';
 }
 
-export function createLogger(options: LoggerOptions): Logger {
+const plain = (text: string) => text;
+const PLAIN: Styles = { bold: plain, dim: plain, yellow: plain, red: plain, green: plain };
+
+export async function createLogger(options: LoggerOptions): Promise<Logger> {
   const color = wantsColor(options.stderr, options.env);
-  const chalk = new Chalk({ level: color ? 1 : 0 });
+  let style = PLAIN;
+  if (color) {
+    const { Chalk } = await import('chalk');
+    const chalk = new Chalk({ level: 1 });
+    style = { bold: chalk.bold, dim: chalk.dim, yellow: chalk.yellow, red: chalk.red, green: chalk.green };
+  }
   const line = (text: string) => options.stderr.write(`${text}\n`);
   return {
     color,
-    chalk,
+    quiet: !!options.quiet,
+    style,
     notice: (message) => {
-      if (!options.quiet) line(`${chalk.dim('progress:')} ${message}`);
+      if (!options.quiet) line(`${style.dim('progress:')} ${message}`);
     },
-    warn: (message) => line(`${chalk.yellow('progress: warning:')} ${message}`),
-    error: (message) => line(`${chalk.red('progress: error:')} ${message}`),
+    warn: (message) => line(`${style.yellow('progress: warning:')} ${message}`),
+    error: (message) => line(`${style.red('progress: error:')} ${message}`),
     out: (text) => options.stdout.write(text.endsWith('\n') || text === '' ? text : `${text}\n`),
     report: (text) => options.stderr.write(text.endsWith('\n') ? text : `${text}\n`),
   };

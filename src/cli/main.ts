@@ -42,12 +42,15 @@ export async function main(argv: readonly string[], io: Partial<Omit<Context, 'l
     exitCode: 0,
   };
   const quiet = argv.includes('--quiet') || argv.includes('-q');
-  const ctx: Context = { ...base, logger: createLogger({ ...base, quiet }) };
+  const ctx: Context = { ...base, logger: await createLogger({ ...base, quiet }) };
   try {
     if (argv[0] === DELIVER_COMMAND) return await (await import('./commands/deliver-daemon.js')).deliverDaemon(env);
     const at = findCommandIndex(argv);
     const name = at >= 0 ? argv[at]! : undefined;
-    const wantsHelp = argv.includes('--help') || argv.includes('-h');
+    // `progress error -- --help` records the message "--help": only options before `--` ask for help.
+    const end = argv.indexOf('--');
+    const options = end < 0 ? argv : argv.slice(0, end);
+    const wantsHelp = options.includes('--help') || options.includes('-h');
     if (name !== undefined && Object.hasOwn(HANDLERS, name) && !wantsHelp) {
       const parsed = parseCommandArgs(name, [...argv.slice(0, at), ...argv.slice(at + 1)]);
       return await HANDLERS[name]!(parsed, ctx);
@@ -59,15 +62,20 @@ export async function main(argv: readonly string[], io: Partial<Omit<Context, 'l
   }
 }
 
+/** Escapes control characters (newlines, terminal escapes) that a user's value may have carried into a message. */
+function oneLine(message: string): string {
+  return message.replace(/[\u0000-\u001f\u007f]/g, (c) => JSON.stringify(c).slice(1, -1));
+}
+
 /** One clear line and the exit code; a stack trace only for internal errors with PROGRESS_DEBUG=1. */
 function reportError(error: unknown, ctx: Context): number {
   const secrets = collectSecrets(ctx.env);
   if (error instanceof ProgressError) {
-    ctx.logger.error(scrub(error.message, secrets));
+    ctx.logger.error(oneLine(scrub(error.message, secrets)));
     return error.exitCode;
   }
   const err = error instanceof Error ? error : new Error(String(error));
-  ctx.logger.error(scrub(`internal error: ${err.message} (this is a bug; PROGRESS_DEBUG=1 shows the stack trace)`, secrets));
+  ctx.logger.error(oneLine(scrub(`internal error: ${err.message} (this is a bug; PROGRESS_DEBUG=1 shows the stack trace)`, secrets)));
   if (ctx.env.PROGRESS_DEBUG === '1' && err.stack) ctx.stderr.write(`${scrub(err.stack, secrets)}\n`);
   return ExitCode.internal;
 }

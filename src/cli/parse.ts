@@ -54,10 +54,10 @@ export function parseCommandArgs(command: string, args: readonly string[]): Pars
     });
     const options = values as ParsedCommand['options'];
     if (options.q) options.quiet = true;
-    // A repeated single-valued option is a mistake, not "last one wins".
+    // A repeated single-valued option is a mistake, not "last one wins"; a repeated switch (--quiet -q) is harmless.
     const seen = new Set<string>();
-    for (const token of tokens as { kind: string; name?: string }[]) {
-      if (token.kind !== 'option' || token.name === undefined) continue;
+    for (const token of tokens as { kind: string; name?: string; value?: string }[]) {
+      if (token.kind !== 'option' || token.name === undefined || token.value === undefined) continue;
       const multiple = COMMANDS[command]?.options.find((o) => o.name === token.name)?.multiple ?? false;
       if (!multiple && seen.has(token.name)) throw new UsageError(`--${token.name} given more than once`);
       seen.add(token.name);

@@ -3,6 +3,8 @@ import { Command, CommanderError, Option } from 'commander';
 import { ExitCode } from '../core/errors.js';
 import { VERSION } from '../core/version.js';
 import { init } from './commands/init.js';
+import { registerCompletionCommand } from './commands/completion.js';
+import { registerWrapCommand } from './commands/wrap.js';
 import type { Context } from './context.js';
 import { findCommandIndex, parseCommandArgs } from './parse.js';
 import { COMMANDS, COMMON_OPTIONS, type OptionSpec } from './specs.js';
@@ -31,11 +33,14 @@ export function buildProgram(argv: readonly string[], ctx: Context, handlers: Re
     .version(VERSION, '-V, --version', 'print the version')
     .helpOption('-h, --help', 'show help')
     .showSuggestionAfterError(true)
+    .enablePositionalOptions()
     .exitOverride()
     .configureOutput({
       writeOut: (s) => ctx.stdout.write(s),
       writeErr: (s) => ctx.stderr.write(s),
-      outputError: (s) => ctx.logger.error(s.replace(/^error: /, '').trim()),
+      // One line: commander puts its "(Did you mean ...?)" suggestion on a line of its own.
+      // The value of an unknown `--opt=VALUE` is never echoed: it may be a secret typed by mistake (`--token=...`).
+      outputError: (s) => ctx.logger.error(s.replace(/^error: /, '').trim().replace(/\s*\n\s*/g, ' ').replace(/('--?[^'=\s]+)=[^']*'/g, "$1=…'")),
     });
   addSpecOptions(program, COMMON_OPTIONS);
   program.addHelpText(
@@ -72,6 +77,24 @@ export function buildProgram(argv: readonly string[], ctx: Context, handlers: Re
     .action(async (opts: { endpoint: string; task: string; tokenStdin?: boolean; stateDir?: string; quiet?: boolean }) => {
       ctx.exitCode = await init({ ...opts, stateDir: opts.stateDir ?? (program.opts().stateDir as string | undefined) }, ctx);
     });
+
+  program
+    .command('serve')
+    .description('run the embedded receiver: accepts progress POSTs, keeps them in SQLite, serves a live dashboard')
+    .option('--port <N>', 'port to listen on (0 picks a free one)', '8787')
+    .option('--host <HOST>', 'address to bind', '127.0.0.1')
+    .option('--data <FILE>', 'SQLite database file (default: serve.db in the state directory)')
+    .option('--token <T>', 'bearer token POSTs must carry (or PROGRESS_SERVE_TOKEN)')
+    .option('--quiet', 'no request log')
+    .addHelpText('after', examples(['progress serve', 'progress serve --port 0 --data ./progress.db', 'PROGRESS_SERVE_TOKEN=s3cret progress serve --host 0.0.0.0']))
+    .action(async (opts: { port: string; host: string; data?: string; token?: string; quiet?: boolean }) => {
+      // Loaded only here: the receiver costs nothing on the event commands' hot path.
+      const { serve } = await import('./commands/serve.js');
+      ctx.exitCode = await serve(opts, ctx);
+    });
+
+  registerWrapCommand(program, argv, ctx);
+  registerCompletionCommand(program, ctx);
 
   return program;
 }

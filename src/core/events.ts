@@ -17,8 +17,28 @@ import {
 } from './payload.js';
 import type { EventPlan, TaskState } from './store.js';
 
-/** Areas per discovery payload, so a large discovery never becomes one huge request. */
+/** Most areas per discovery payload, so a large discovery never becomes one huge request. */
 export const DISCOVERY_CHUNK = 500;
+/** Most bytes of areas per discovery payload (long descriptions make few areas large). */
+export const DISCOVERY_CHUNK_BYTES = 512 * 1024;
+
+/** Splits areas into runs of at most DISCOVERY_CHUNK areas and about DISCOVERY_CHUNK_BYTES of JSON each, in order. */
+export function chunkAreas(areas: readonly Area[]): Area[][] {
+  const chunks: Area[][] = [];
+  let chunk: Area[] = [];
+  let bytes = 0;
+  for (const area of areas) {
+    const size = Buffer.byteLength(JSON.stringify(area)) + 1;
+    if (chunk.length > 0 && (chunk.length >= DISCOVERY_CHUNK || bytes + size > DISCOVERY_CHUNK_BYTES)) {
+      chunks.push(chunk);
+      [chunk, bytes] = [[], 0];
+    }
+    chunk.push(area);
+    bytes += size;
+  }
+  if (chunk.length > 0) chunks.push(chunk);
+  return chunks;
+}
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -91,8 +111,7 @@ export function planComplete(state: TaskState, task: string, input: CompleteInpu
 
 export function planDiscover(state: TaskState, task: string, areas: Area[], now: number): EventPlan {
   const run = beginRun(state, now);
-  const payloads = [];
-  for (let i = 0; i < areas.length; i += DISCOVERY_CHUNK) payloads.push(buildDiscoveryPayload(task, areas.slice(i, i + DISCOVERY_CHUNK), iso(now)));
+  const payloads = chunkAreas(areas).map((chunk) => buildDiscoveryPayload(task, chunk, iso(now)));
   const groups = areas.filter((a) => a.type === 'group').length;
   return {
     mergeable: false,

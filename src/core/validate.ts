@@ -14,10 +14,15 @@ export const MAX_NAME = 200;
 
 const TYPE_NAME = /^[A-Za-z0-9_.-]+$/;
 
+/** A bad value as quoted in an error message: JSON-escaped (so it stays on one line) and cut, so a huge argument is not echoed whole. */
+export function quote(raw: string, max = 60): string {
+  return JSON.stringify(raw.length > max ? `${raw.slice(0, max)}…` : raw);
+}
+
 /** A whole number >= 0 that JSON and JavaScript represent exactly. */
 export function parseCount(raw: string, what: string): number {
   const text = raw.trim();
-  if (!/^\d+$/.test(text)) throw new UsageError(`${what} must be a whole number >= 0, got ${JSON.stringify(raw)}`);
+  if (!/^\d+$/.test(text)) throw new UsageError(`${what} must be a whole number >= 0, got ${quote(raw)}`);
   const value = Number(text);
   if (!Number.isSafeInteger(value)) throw new UsageError(`${what} is too large (at most ${Number.MAX_SAFE_INTEGER}), got ${text}`);
   return value;
@@ -26,7 +31,7 @@ export function parseCount(raw: string, what: string): number {
 /** A type name: letters, digits, `_`, `-`, `.`. */
 export function parseTypeName(raw: string, what: string): string {
   if (!TYPE_NAME.test(raw) || raw.length > MAX_NAME) {
-    throw new UsageError(`${what} must be a name of letters, digits, _, - or . (at most ${MAX_NAME}), got ${JSON.stringify(raw)}`);
+    throw new UsageError(`${what} must be a name of letters, digits, _, - or . (at most ${MAX_NAME}), got ${quote(raw)}`);
   }
   return raw;
 }
@@ -47,7 +52,7 @@ export function parseItems(values: readonly string[]): Record<string, number> | 
 
 export function parseOperation(raw: string, what = '--operation'): OperationType {
   if (!(OPERATION_TYPES as readonly string[]).includes(raw)) {
-    throw new UsageError(`${what} must be one of ${OPERATION_TYPES.join(', ')}, got ${JSON.stringify(raw)}`);
+    throw new UsageError(`${what} must be one of ${OPERATION_TYPES.join(', ')}, got ${quote(raw)}`);
   }
   return raw as OperationType;
 }
@@ -81,7 +86,7 @@ export function parseJson(raw: string, what: string): unknown {
 export function parseSeconds(raw: string, what: string): number {
   const value = Number(raw);
   if (raw.trim() === '' || !Number.isFinite(value) || value < 0 || value > 7 * 86_400) {
-    throw new UsageError(`${what} must be a number of seconds >= 0, got ${JSON.stringify(raw)}`);
+    throw new UsageError(`${what} must be a number of seconds >= 0, got ${quote(raw)}`);
   }
   return value;
 }

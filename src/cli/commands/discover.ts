@@ -4,7 +4,7 @@ import { hostname } from 'node:os';
 import { MAX_DISCOVERY_BYTES, parseAreas } from '../../core/areas.js';
 import { UsageError } from '../../core/errors.js';
 import { planDiscover } from '../../core/events.js';
-import { parseName } from '../../core/validate.js';
+import { parseName, quote } from '../../core/validate.js';
 import type { Context } from '../context.js';
 import { str, type ParsedCommand } from '../parse.js';
 import { recordEvent } from './record.js';
@@ -33,7 +33,7 @@ export async function discover(p: ParsedCommand, ctx: Context): Promise<number> 
   const file = p.operands[0];
   const by = str(p.options, 'discovered-by');
   const discoveredBy = by === undefined ? hostname() : parseName(by, '--discovered-by');
-  const input = file === undefined || file === '-' ? await readInput(ctx.stdin, 'standard input') : await readInput(createReadStream(file), file);
+  const input = file === undefined || file === '-' ? await readInput(ctx.stdin, 'standard input') : await readInput(createReadStream(file), quote(file, 200));
   const areas = parseAreas(input, discoveredBy);
   return recordEvent(p, ctx, (state, task, now) => planDiscover(state, task, areas, now), { wait: true });
 }

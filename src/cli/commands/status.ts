@@ -43,6 +43,8 @@ export async function status(p: ParsedCommand, ctx: Context): Promise<number> {
       processedItems: state?.processed ?? null,
       totalItems: state?.total ?? null,
       lastCheckpoint: state?.checkpoint ?? null,
+      // `checkpoint ID --data JSON` keeps its resume data here, so a crawler can read it back: status --json | jq .checkpointData
+      checkpointData: state?.checkpointData != null ? (JSON.parse(state.checkpointData) as unknown) : null,
       pending: { events: pending.events, payloads: pending.payloads },
       deadLetters: { count: dead.count, lastReason: dead.last?.reason ?? null },
       lastDeliveryError: delivery?.lastError ? { message: delivery.lastError, kind: delivery.lastErrorKind, at: new Date(delivery.lastErrorAt ?? 0).toISOString() } : null,
@@ -53,7 +55,7 @@ export async function status(p: ParsedCommand, ctx: Context): Promise<number> {
       ctx.logger.out(JSON.stringify(report, null, 2));
       return 0;
     }
-    const c = ctx.logger.chalk;
+    const c = ctx.logger.style;
     const totals = Object.entries(report.totals);
     const lines = [
       `${c.bold('task')}        ${task}`,
