@@ -147,7 +147,7 @@ describe('Store.recordBatch', () => {
         update(Number.MAX_SAFE_INTEGER),
         update(2),
       ];
-      const result = store.recordBatch('t', now, planners, false);
+      const result = store.recordBatch('t', now, planners, { canDeliver: false });
       expect(result.rejected.map((r) => r.index)).toEqual([501]);
       expect(result.state.totals).toEqual({ issues: 502 });
       const rows = store.db.prepare('SELECT mergeable, events, body FROM outbox ORDER BY id').all() as { mergeable: number; events: number; body: string }[];

@@ -20,7 +20,7 @@ beforeAll(() => {
   snapshot = mkdtempSync(join(tmpdir(), 'progress-wal-snap-'));
   const store = Store.open(live);
   const update = () =>
-    store.record('t', Date.now(), (s) => planUpdate(s, 't', { items: { a: 1 }, lastId: 'x'.repeat(500), timeline: true }, Date.now()), false);
+    store.record('t', Date.now(), (s) => planUpdate(s, 't', { items: { a: 1 }, lastId: 'x'.repeat(500), timeline: true }, Date.now()), { canDeliver: false });
   for (let i = 0; i < BASE; i++) update();
   store.db.pragma('wal_checkpoint(TRUNCATE)');
   store.db.pragma('wal_autocheckpoint = 0');

@@ -2,7 +2,7 @@
 import { assertTransportAllowed, requireTask, resolveConfig, type ResolvedConfig } from '../core/config.js';
 import { tokenMark } from '../core/deliver.js';
 import { spawnFlusher } from '../core/flusher.js';
-import { Store } from '../core/store.js';
+import { Store, type Route } from '../core/store.js';
 import type { Context } from './context.js';
 import { str, type ParsedCommand } from './parse.js';
 
@@ -26,11 +26,12 @@ export function openSession(p: ParsedCommand, ctx: Context, options: { checkTran
   return { config, task, store: Store.open(config.stateDir) };
 }
 
-/** Delivery can run when an endpoint is set and the API has not already refused this very token. */
-export function canDeliver(session: Session): boolean {
-  if (!session.config.endpoint) return false;
+/** Where this command's events go; delivery can start when an endpoint is set and the API has not refused this very token. */
+export function routeOf(session: Session): Route {
+  const endpoint = session.config.endpoint;
+  if (!endpoint) return { canDeliver: false };
   const refused = session.store.getDeliveryState(session.task).refusedToken;
-  return refused === null || refused !== tokenMark(session.config.token);
+  return { endpoint, canDeliver: refused === null || refused !== tokenMark(session.config.token) };
 }
 
 export function startFlusher(session: Session, ctx: Context): void {

@@ -6,7 +6,7 @@ import type { UpdateInput } from '../core/payload.js';
 import type { BatchResult, EventPlan, TaskState } from '../core/store.js';
 import { formatDuration } from './commands/status.js';
 import type { Context } from './context.js';
-import { canDeliver, startFlusher, type Session } from './session.js';
+import { routeOf, startFlusher, type Session } from './session.js';
 
 export type Planner = (state: TaskState) => EventPlan;
 
@@ -145,7 +145,7 @@ export class WrapReporter {
     const { store, task } = this.session;
     let result: BatchResult;
     try {
-      result = store.recordBatch(task, Date.now(), planners, canDeliver(this.session));
+      result = store.recordBatch(task, Date.now(), planners, routeOf(this.session));
     } catch (error) {
       // The job goes on whatever happens to its reporting.
       this.options.warn(`could not record ${planners.length} event(s): ${(error as Error).message}`);

@@ -1,16 +1,14 @@
 // Delivers a task's outbox in order, one sender at a time (the lease), with the retry policy of retry.ts.
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import type { Tuning } from './env.js';
 import { backoffDelay } from './retry.js';
 import { scrub } from './scrub.js';
-import type { Store } from './store.js';
+import { HANDOVER_WAIT_MS, type Store } from './store.js';
 import type { Transport } from './transport.js';
 
 export interface DeliverOptions {
   store: Store;
   transport: Transport;
-  stateDir: string;
   task: string;
   endpoint: string;
   token?: string;
@@ -31,7 +29,9 @@ export type DeliverResult =
   | { status: 'done' }
   | { status: 'incomplete'; reason: string }
   | { status: 'auth'; reason: string }
-  | { status: 'lost-lease' };
+  | { status: 'lost-lease' }
+  /** A daemon reached an event recorded for another endpoint and stopped; the flusher started for that endpoint goes on. */
+  | { status: 'handover' };
 
 const POLL_MS = 50;
 
@@ -53,8 +53,10 @@ export async function deliver(options: DeliverOptions): Promise<DeliverResult> {
 
   // A pass waits for a running sender rather than racing it (one sender keeps order); a waiting daemon
   // takes over if that sender dies, so events recorded meanwhile are never stranded.
-  while (!store.acquireLease(task, pid, now(), ttl)) {
+  const waitUntil = now() + HANDOVER_WAIT_MS;
+  while (!store.acquireLease(task, pid, now(), ttl, options.endpoint)) {
     if (!store.head(task)) return { status: 'done' };
+    if (mode === 'daemon' && now() > waitUntil) return { status: 'done' };
     if (pastDeadline()) {
       const lastError = store.getDeliveryState(task).lastError;
       return { status: 'incomplete', reason: `the background flusher is still delivering${lastError ? `; last error: ${lastError}` : ''}` };
@@ -70,7 +72,8 @@ export async function deliver(options: DeliverOptions): Promise<DeliverResult> {
   let passRetryAt = 0;
   try {
     for (;;) {
-      if (mode === 'daemon' && !existsSync(options.stateDir)) return { status: 'done' };
+      // A flusher whose state directory was removed or recreated has nothing left to deliver from it.
+      if (mode === 'daemon' && !store.isCurrent()) return { status: 'done' };
       if (leaseUntil - now() < tuning.requestTimeoutMs + 5_000) {
         if (!store.renewLease(task, pid, now(), ttl)) return { status: 'lost-lease' };
         leaseUntil = now() + ttl;
@@ -90,6 +93,8 @@ export async function deliver(options: DeliverOptions): Promise<DeliverResult> {
         continue;
       }
       idleSince = undefined;
+      // Events go only where they were recorded for; `flush` and `complete` are explicit and send all to theirs.
+      if (mode === 'daemon' && head.endpoint !== null && head.endpoint !== options.endpoint) return { status: 'handover' };
       if (head.id !== headId) [headId, attemptsOnHead, passRetryAt] = [head.id, 0, 0];
 
       if (mode === 'daemon') {

@@ -2,7 +2,7 @@
 import Database from 'better-sqlite3';
 import { createRequire } from 'node:module';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, existsSync, lstatSync, openSync, statfsSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, lstatSync, openSync, statSync, statfsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { ensureStateDir } from './config.js';
 import { ConfigError } from './errors.js';
@@ -34,7 +34,9 @@ CREATE TABLE IF NOT EXISTS tasks (
   last_error_at INTEGER,
   refused_token TEXT,
   flusher_pid INTEGER,
-  lease_until INTEGER
+  lease_until INTEGER,
+  flusher_endpoint TEXT,
+  handover_until INTEGER
 );
 CREATE TABLE IF NOT EXISTS outbox (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -43,6 +45,7 @@ CREATE TABLE IF NOT EXISTS outbox (
   body TEXT NOT NULL,
   events INTEGER NOT NULL DEFAULT 1,
   idem_key TEXT,
+  endpoint TEXT,
   created_at INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS outbox_by_task ON outbox (task, id);
@@ -84,6 +87,18 @@ export interface DeliveryState {
   refusedToken: string | null;
   flusherPid: number | null;
   leaseUntil: number | null;
+  /** The endpoint the lease holder delivers to. */
+  flusherEndpoint: string | null;
+  /** Until when a flusher started for another endpoint waits to take the lease over. */
+  handoverUntil: number | null;
+}
+
+/** Where a command's events go: rows remember their endpoint, so a flusher never sends them elsewhere. */
+export interface Route {
+  /** The endpoint configured when the event was recorded (none: any endpoint may deliver it later). */
+  endpoint?: string;
+  /** Whether a flusher may be started now (an endpoint is set and the API has not refused this token). */
+  canDeliver: boolean;
 }
 
 export interface OutboxRow {
@@ -93,6 +108,7 @@ export interface OutboxRow {
   body: string;
   events: number;
   idemKey: string | null;
+  endpoint: string | null;
   createdAt: number;
 }
 
@@ -162,6 +178,8 @@ function toDeliveryState(row: Row | undefined): DeliveryState {
     refusedToken: (row?.refused_token as string | null) ?? null,
     flusherPid: (row?.flusher_pid as number | null) ?? null,
     leaseUntil: (row?.lease_until as number | null) ?? null,
+    flusherEndpoint: (row?.flusher_endpoint as string | null) ?? null,
+    handoverUntil: (row?.handover_until as number | null) ?? null,
   };
 }
 
@@ -173,6 +191,7 @@ function toOutboxRow(row: Row): OutboxRow {
     body: row.body as string,
     events: row.events as number,
     idemKey: (row.idem_key as string | null) ?? null,
+    endpoint: (row.endpoint as string | null) ?? null,
     createdAt: row.created_at as number,
   };
 }
@@ -189,6 +208,8 @@ export function isAlive(pid: number): boolean {
 
 /** How long a freshly claimed lease waits for the flusher process to take it over. */
 const START_GRACE_MS = 5000;
+/** How long a flusher started for another endpoint waits for the lease before it gives up (the next command starts another). */
+export const HANDOVER_WAIT_MS = 60_000;
 
 /** A lease is held while unexpired and its holder lives; -1 marks a flusher being started. */
 export function leaseHeld(d: Pick<DeliveryState, 'flusherPid' | 'leaseUntil'>, now: number): boolean {
@@ -207,6 +228,10 @@ function diskIsFull(path: string): boolean {
 /** Turns SQLite's failures into one clear line and exit 3 (unusable state). */
 function storeError(error: unknown, path: string): Error {
   const code = (error as { code?: string }).code ?? '';
+  const fsCode = (error as NodeJS.ErrnoException).code;
+  if (fsCode === 'ENOENT' || /directory does not exist/.test((error as Error).message ?? '')) {
+    return new ConfigError(`state database ${path} disappeared (was the state directory removed?)`);
+  }
   const why: Record<string, string> = {
     SQLITE_CORRUPT: 'is corrupt',
     SQLITE_NOTADB: 'is not a progress state database (corrupt or foreign file)',
@@ -227,6 +252,15 @@ function storeError(error: unknown, path: string): Error {
   return error as Error;
 }
 
+function fileIdentity(path: string): string {
+  try {
+    const s = statSync(path);
+    return `${s.dev}:${s.ino}`;
+  } catch {
+    return 'gone';
+  }
+}
+
 let addonPath: string | undefined;
 /** The compiled addon, located directly: better-sqlite3's default lookup (the `bindings` package) costs milliseconds per start. */
 function nativeBinding(): string {
@@ -240,7 +274,11 @@ export class Store {
   readonly db: Database.Database;
   readonly hostId: string;
 
+  /** Device and inode of the database file opened, to notice it being deleted or replaced. */
+  private readonly identity: string;
+
   private constructor(path: string, db: Database.Database, hostId: string) {
+    this.identity = fileIdentity(path);
     this.path = path;
     this.db = db;
     this.hostId = hostId;
@@ -281,6 +319,11 @@ export class Store {
       }
       throw storeError(error, path);
     }
+  }
+
+  /** False once the database file was deleted or replaced (the state directory removed or recreated). */
+  isCurrent(): boolean {
+    return fileIdentity(this.path) === this.identity;
   }
 
   /** Opens the store only if this state directory already has one (read paths never create state). */
@@ -342,22 +385,22 @@ export class Store {
    * Records one event atomically: the plan's state and its payload's place in the outbox commit
    * together or not at all. Claims the flusher lease when delivery is possible and nobody holds it.
    */
-  record(task: string, now: number, plan: (state: TaskState) => EventPlan, canDeliver: boolean): RecordResult {
+  record(task: string, now: number, plan: (state: TaskState) => EventPlan, route: Route): RecordResult {
     return this.transaction(() => {
       const row = this.taskRow(task);
       const { payloads, mergeable, state } = plan(toTaskState(task, row));
       this.saveTaskState(state, now);
-      const rowIds = payloads.map((payload) => this.enqueue(task, payload, mergeable, now));
-      const startFlusher = canDeliver && this.claimLease(task, row, now);
+      const rowIds = payloads.map((payload) => this.enqueue(task, payload, mergeable, now, route.endpoint));
+      const startFlusher = route.canDeliver && this.claimLease(task, row, now, route.endpoint);
       return { rowIds, startFlusher, state };
     });
   }
 
-  /** Appends a payload, or merges a plain update into an unsent plain update at the tail. */
-  private enqueue(task: string, payload: Payload, mergeable: boolean, now: number): number {
+  /** Appends a payload, or merges a plain update into an unsent plain update for the same endpoint at the tail. */
+  private enqueue(task: string, payload: Payload, mergeable: boolean, now: number, endpoint: string | undefined): number {
     if (mergeable) {
       const tail = this.db.prepare('SELECT * FROM outbox WHERE task = ? ORDER BY id DESC LIMIT 1').get(task) as Row | undefined;
-      if (tail && tail.mergeable === 1 && tail.idem_key === null) {
+      if (tail && tail.mergeable === 1 && tail.idem_key === null && tail.endpoint === (endpoint ?? null)) {
         const merged = mergeUpdates(JSON.parse(String(tail.body)) as Payload, payload);
         if (merged.timeline) merged.timeline = boundTimeline(merged.timeline);
         this.db.prepare('UPDATE outbox SET body = ?, events = events + 1 WHERE id = ?').run(JSON.stringify(merged), tail.id);
@@ -365,20 +408,33 @@ export class Store {
       }
     }
     const info = this.db
-      .prepare('INSERT INTO outbox (task, mergeable, body, created_at) VALUES (?, ?, ?, ?)')
-      .run(task, mergeable ? 1 : 0, JSON.stringify(payload), now);
+      .prepare('INSERT INTO outbox (task, mergeable, body, endpoint, created_at) VALUES (?, ?, ?, ?, ?)')
+      .run(task, mergeable ? 1 : 0, JSON.stringify(payload), endpoint ?? null, now);
     return Number(info.lastInsertRowid);
   }
 
-  private claimLease(task: string, row: Row | undefined, now: number): boolean {
-    if (leaseHeld(toDeliveryState(row), now)) return false;
-    this.db.prepare('UPDATE tasks SET flusher_pid = -1, lease_until = ? WHERE task = ?').run(now + START_GRACE_MS, task);
+  /**
+   * True when the caller should start a flusher: nobody holds the lease (it is claimed now), or the holder
+   * delivers to another endpoint and no successor is waiting yet. A successor waits for the lease, which
+   * the holder gives up when it reaches an event recorded for another endpoint.
+   */
+  private claimLease(task: string, row: Row | undefined, now: number, endpoint: string | undefined): boolean {
+    const d = toDeliveryState(row);
+    if (leaseHeld(d, now)) {
+      if (endpoint === undefined || d.flusherEndpoint === null || d.flusherEndpoint === endpoint) return false;
+      if (d.handoverUntil !== null && d.handoverUntil > now) return false;
+      this.db.prepare('UPDATE tasks SET handover_until = ? WHERE task = ?').run(now + HANDOVER_WAIT_MS, task);
+      return true;
+    }
+    this.db
+      .prepare('UPDATE tasks SET flusher_pid = -1, lease_until = ?, flusher_endpoint = ? WHERE task = ?')
+      .run(now + START_GRACE_MS, endpoint ?? null, task);
     return true;
   }
 
   /** Claims the flusher lease outside an event (after an incomplete flush); true when the caller should start one. */
-  claimFlusher(task: string, now: number): boolean {
-    return this.transaction(() => this.claimLease(task, this.taskRow(task), now));
+  claimFlusher(task: string, now: number, endpoint: string): boolean {
+    return this.transaction(() => this.claimLease(task, this.taskRow(task), now, endpoint));
   }
 
   /** Gives back a lease claimed for a flusher that could not be started. */
@@ -395,14 +451,16 @@ export class Store {
     });
   }
 
-  /** Takes the delivery lease for `pid` unless a live holder other than a starting claim has it. */
-  acquireLease(task: string, pid: number, now: number, ttlMs: number): boolean {
+  /** Takes the delivery lease for `pid`, delivering to `endpoint`, unless a live holder other than a starting claim has it. */
+  acquireLease(task: string, pid: number, now: number, ttlMs: number, endpoint: string): boolean {
     return this.transaction(() => {
       const row = this.taskRow(task);
       const d = toDeliveryState(row);
       if (d.flusherPid !== pid && d.flusherPid !== -1 && leaseHeld(d, now)) return false;
       if (!row) this.db.prepare('INSERT INTO tasks (task) VALUES (?)').run(task);
-      this.db.prepare('UPDATE tasks SET flusher_pid = ?, lease_until = ? WHERE task = ?').run(pid, now + ttlMs, task);
+      this.db
+        .prepare('UPDATE tasks SET flusher_pid = ?, lease_until = ?, flusher_endpoint = ?, handover_until = NULL WHERE task = ?')
+        .run(pid, now + ttlMs, endpoint, task);
       return true;
     });
   }
@@ -565,7 +623,7 @@ export class Store {
    * updates merge in memory into one outbox payload, so thousands of updates cost one write.
    * A planner that throws (e.g. a total that would overflow) is skipped and reported in `rejected`.
    */
-  recordBatch(task: string, now: number, planners: readonly ((state: TaskState) => EventPlan)[], canDeliver: boolean): BatchResult {
+  recordBatch(task: string, now: number, planners: readonly ((state: TaskState) => EventPlan)[], route: Route): BatchResult {
     return this.transaction(() => {
       const row = this.taskRow(task);
       let state = toTaskState(task, row);
@@ -577,7 +635,7 @@ export class Store {
       const flushRun = () => {
         if (!run) return;
         if (runTimeline.length > 0) run.timeline = boundTimeline(runTimeline);
-        const id = this.enqueue(task, run, true, now);
+        const id = this.enqueue(task, run, true, now, route.endpoint);
         if (runEvents > 1) this.db.prepare('UPDATE outbox SET events = events + ? WHERE id = ?').run(runEvents - 1, id);
         rowIds.push(id);
         [run, runTimeline, runEvents] = [undefined, [], 0];
@@ -594,7 +652,7 @@ export class Store {
         for (const payload of plan.payloads) {
           if (!plan.mergeable) {
             flushRun();
-            rowIds.push(this.enqueue(task, payload, false, now));
+            rowIds.push(this.enqueue(task, payload, false, now, route.endpoint));
             continue;
           }
           const { timeline, ...rest } = payload;
@@ -607,7 +665,7 @@ export class Store {
       });
       flushRun();
       this.saveTaskState(state, now);
-      const startFlusher = canDeliver && rowIds.length > 0 && this.claimLease(task, row, now);
+      const startFlusher = route.canDeliver && rowIds.length > 0 && this.claimLease(task, row, now, route.endpoint);
       return { rowIds, startFlusher, state, rejected };
     });
   }

@@ -12,7 +12,10 @@ export async function complete(p: ParsedCommand, ctx: Context): Promise<number> 
   const timeout = timeoutMs(p, 30);
   const session = openSession(p, ctx);
   try {
-    const { state } = session.store.record(session.task, Date.now(), (s) => planComplete(s, session.task, input, Date.now()), false);
+    const { state } = session.store.record(session.task, Date.now(), (s) => planComplete(s, session.task, input, Date.now()), {
+      endpoint: session.config.endpoint,
+      canDeliver: false,
+    });
     appendStepSummary(session, state, ctx);
     if (!session.config.endpoint) {
       explainBlockedDelivery(session, ctx);

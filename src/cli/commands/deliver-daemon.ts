@@ -15,7 +15,6 @@ export async function deliverDaemon(env: Record<string, string | undefined>): Pr
     await deliver({
       store,
       transport,
-      stateDir: config.stateDir,
       task,
       endpoint: config.endpoint,
       token: config.token,

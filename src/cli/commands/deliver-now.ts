@@ -20,7 +20,6 @@ export async function deliverNow(session: Session, ctx: Context, timeoutMs: numb
     result = await deliver({
       store,
       transport,
-      stateDir: config.stateDir,
       task,
       endpoint: config.endpoint!,
       token: config.token,
@@ -38,7 +37,7 @@ export async function deliverNow(session: Session, ctx: Context, timeoutMs: numb
   }
   if (pending.payloads > 0) {
     // Keep trying in the background; a later "progress flush" also delivers them.
-    if (store.claimFlusher(task, Date.now())) startFlusher(session, ctx);
+    if (store.claimFlusher(task, Date.now(), config.endpoint!)) startFlusher(session, ctx);
     const why = result.status === 'incomplete' ? result.reason : 'timed out';
     // Say how long we really tried: a pass also gives up after PROGRESS_ATTEMPTS failures on one payload.
     const tried = (Date.now() - started) / 1000;

@@ -3,7 +3,7 @@ import { RefusedError } from '../../core/errors.js';
 import type { EventPlan, TaskState } from '../../core/store.js';
 import type { Context } from '../context.js';
 import type { ParsedCommand } from '../parse.js';
-import { canDeliver, explainBlockedDelivery, openSession, startFlusher, type Session } from '../session.js';
+import { routeOf, explainBlockedDelivery, openSession, startFlusher, type Session } from '../session.js';
 
 export type Planner = (state: TaskState, task: string, now: number) => EventPlan;
 
@@ -18,10 +18,10 @@ const POLL_MS = 10;
 export async function recordEvent(p: ParsedCommand, ctx: Context, plan: Planner, options: RecordOptions): Promise<number> {
   const session = openSession(p, ctx);
   try {
-    const deliverable = canDeliver(session);
-    const result = session.store.record(session.task, Date.now(), (state) => plan(state, session.task, Date.now()), deliverable);
+    const route = routeOf(session);
+    const result = session.store.record(session.task, Date.now(), (state) => plan(state, session.task, Date.now()), route);
     if (result.startFlusher) startFlusher(session, ctx);
-    if (deliverable && options.wait && result.rowIds.length > 0) await awaitDelivery(session, result.rowIds);
+    if (route.canDeliver && options.wait && result.rowIds.length > 0) await awaitDelivery(session, result.rowIds);
     explainBlockedDelivery(session, ctx);
     return 0;
   } finally {

@@ -11,7 +11,7 @@ import type { TaskState } from '../../core/store.js';
 import { parseCount, parseName, parseOperation, parseSeconds, type OperationType } from '../../core/validate.js';
 import type { Context } from '../context.js';
 import { findCommandIndex, type ParsedCommand } from '../parse.js';
-import { canDeliver, explainBlockedDelivery, openSession, startFlusher, type Session } from '../session.js';
+import { routeOf, explainBlockedDelivery, openSession, startFlusher, type Session } from '../session.js';
 import { COMMON_OPTIONS, type CommandSpec } from '../specs.js';
 import { startStatusLine, wantsSpinner, type StatusLine } from '../spinner.js';
 import { heartbeatPlanner, WrapReporter, type Planner } from '../wrap-reporter.js';
@@ -160,7 +160,7 @@ export async function wrap(args: readonly string[], ctx: Context): Promise<numbe
   try {
     const startedAt = Date.now();
     const newRun: Planner = (s) => planStage(beginRun({ ...s, runStartedAt: null }, startedAt), task, { name: options.stage, operation: options.operation }, startedAt);
-    const first = store.recordBatch(task, startedAt, [newRun], canDeliver(session));
+    const first = store.recordBatch(task, startedAt, [newRun], routeOf(session));
     if (first.startFlusher) startFlusher(session, ctx);
     const exitCode = await runAndReport(session, ctx, options, command, first.state);
     explainBlockedDelivery(session, ctx);
