@@ -57,3 +57,19 @@ export function explainBlockedDelivery(session: Session, ctx: Context): void {
     ctx.logger.warn(`the API refused the token (${d.lastError ?? 'HTTP 401'}); ${events} event(s) are kept: fix the token, then run "progress flush"`);
   }
 }
+
+/**
+ * Waits until the rows are delivered or one is refused, the flusher stops (e.g. the token was
+ * refused), or timeoutMs passes. Whatever is still pending then is safe on disk and delivered later.
+ */
+export async function waitForRows(session: Session, rowIds: readonly number[], timeoutMs: number): Promise<'delivered' | 'dead' | 'pending'> {
+  const { store, task } = session;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const fates = rowIds.map((id) => store.rowFate(id));
+    if (fates.includes('dead')) return 'dead';
+    if (fates.every((f) => f === 'delivered')) return 'delivered';
+    if (Date.now() >= deadline || store.getDeliveryState(task).flusherPid === null) return 'pending';
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}

@@ -11,7 +11,7 @@ import type { TaskState } from '../../core/store.js';
 import { parseCount, parseName, parseOperation, parseSeconds, type OperationType } from '../../core/validate.js';
 import type { Context } from '../context.js';
 import { findCommandIndex, type ParsedCommand } from '../parse.js';
-import { routeOf, explainBlockedDelivery, openSession, startFlusher, type Session } from '../session.js';
+import { explainBlockedDelivery, openSession, routeOf, startFlusher, waitForRows, type Session } from '../session.js';
 import { COMMON_OPTIONS, type CommandSpec } from '../specs.js';
 import { startStatusLine, wantsSpinner, type StatusLine } from '../spinner.js';
 import { heartbeatPlanner, WrapReporter, type Planner } from '../wrap-reporter.js';
@@ -144,15 +144,6 @@ function finalPlanner(task: string, command: string[], outcome: ChildOutcome, ta
   return (s) => planError(s, task, { message, type, context, stage: s.stage ?? undefined }, at);
 }
 
-/** Waits (bounded) until these outbox rows have left the machine, or the flusher stops; what is left stays queued. */
-async function awaitRows(session: Session, rowIds: number[], timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline && rowIds.some((id) => session.store.rowFate(id) === 'pending')) {
-    if (session.store.getDeliveryState(session.task).flusherPid === null) return;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
 export async function wrap(args: readonly string[], ctx: Context): Promise<number> {
   const { parsed, options, command } = parseWrapArgs(args);
   const session = openSession(parsed, ctx);
@@ -230,7 +221,7 @@ async function runAndReport(session: Session, ctx: Context, options: WrapOptions
     const secrets = collectSecrets(ctx.env, config.token);
     const result = reporter.commit([finalPlanner(task, command, outcome, tail.lines(), secrets)]);
     reporter.summarize();
-    if (result && config.endpoint) await awaitRows(session, result.rowIds, Math.min(5000, config.tuning.maxWaitMs));
+    if (result && config.endpoint) await waitForRows(session, result.rowIds, Math.min(5000, config.tuning.maxWaitMs));
     if (result && outcome.exitCode === 0) appendStepSummary(session, result.state, ctx);
   } catch (error) {
     ctx.logger.warn(`could not report the end of the command: ${(error as Error).message}`);
