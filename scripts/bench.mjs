@@ -13,7 +13,7 @@ const runs = Number(args[args.indexOf('--runs') + 1]) || 25;
 const BIN = resolve(import.meta.dirname, '../bin/progress.js');
 const NODE = process.execPath;
 
-if (!existsSync(resolve(import.meta.dirname, '../dist/progress.mjs'))) {
+if (!existsSync(resolve(import.meta.dirname, '../dist/progress.cjs'))) {
   console.error('bench: dist/ is missing; run "npm run build" first');
   process.exit(2);
 }

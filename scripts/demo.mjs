@@ -13,8 +13,8 @@ const task = 'demo-crawl';
 const failAt = '104'; // the first run crashes at this project; the second resumes after the last checkpoint
 const say = (line) => process.stdout.write(`demo: ${line}\n`);
 
-if (!existsSync(join(root, 'dist', 'progress.mjs'))) {
-  process.stderr.write('demo: dist/progress.mjs is missing; run "npm run build" first\n');
+if (!existsSync(join(root, 'dist', 'progress.cjs'))) {
+  process.stderr.write('demo: dist/progress.cjs is missing; run "npm run build" first\n');
   process.exit(1);
 }
 

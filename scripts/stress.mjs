@@ -17,8 +17,8 @@ const CRASH_ROUNDS = Math.round(200 * SCALE);
 /** The whole run is bounded: past this, it reports a failure and exits. */
 const HARD_LIMIT_MS = Number(process.env.STRESS_LIMIT_S ?? 900) * 1000;
 
-if (!existsSync(join(ROOT, 'dist/progress.mjs'))) {
-  process.stderr.write('stress: dist/progress.mjs is missing; run "npm run build" first\n');
+if (!existsSync(join(ROOT, 'dist/progress.cjs'))) {
+  process.stderr.write('stress: dist/progress.cjs is missing; run "npm run build" first\n');
   process.exit(2);
 }
 

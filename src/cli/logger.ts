@@ -25,11 +25,19 @@ export interface Logger {
   readonly style: Styles;
 }
 
+/** The streams a command may use; read only when written to (they may be getters that create the stream). */
+export interface Stdio {
+  readonly stdin: NodeJS.ReadableStream;
+  readonly stdout: NodeJS.WritableStream;
+  readonly stderr: NodeJS.WritableStream & { isTTY?: boolean };
+}
+
 export interface LoggerOptions {
-  stdout: NodeJS.WritableStream;
-  stderr: NodeJS.WritableStream & { isTTY?: boolean };
+  stdio: Omit<Stdio, 'stdin'>;
   env: Record<string, string | undefined>;
   quiet?: boolean;
+  /** Whether stderr is a terminal, when known without reading stdio.stderr (which would create the stream). */
+  stderrIsTTY?: boolean;
 }
 
 /** Colour when stderr is a terminal and neither NO_COLOR nor CI is set. */
@@ -41,14 +49,15 @@ const plain = (text: string) => text;
 const PLAIN: Styles = { bold: plain, dim: plain, yellow: plain, red: plain, green: plain };
 
 export async function createLogger(options: LoggerOptions): Promise<Logger> {
-  const color = wantsColor(options.stderr, options.env);
+  const { stdio } = options;
+  const color = wantsColor(options.stderrIsTTY === undefined ? stdio.stderr : { isTTY: options.stderrIsTTY }, options.env);
   let style = PLAIN;
   if (color) {
     const { Chalk } = await import('chalk');
     const chalk = new Chalk({ level: 1 });
     style = { bold: chalk.bold, dim: chalk.dim, yellow: chalk.yellow, red: chalk.red, green: chalk.green };
   }
-  const line = (text: string) => options.stderr.write(`${text}\n`);
+  const line = (text: string) => stdio.stderr.write(`${text}\n`);
   return {
     color,
     quiet: !!options.quiet,
@@ -58,7 +67,7 @@ export async function createLogger(options: LoggerOptions): Promise<Logger> {
     },
     warn: (message) => line(`${style.yellow('progress: warning:')} ${message}`),
     error: (message) => line(`${style.red('progress: error:')} ${message}`),
-    out: (text) => options.stdout.write(text.endsWith('\n') || text === '' ? text : `${text}\n`),
-    report: (text) => options.stderr.write(text.endsWith('\n') ? text : `${text}\n`),
+    out: (text) => stdio.stdout.write(text.endsWith('\n') || text === '' ? text : `${text}\n`),
+    report: (text) => stdio.stderr.write(text.endsWith('\n') ? text : `${text}\n`),
   };
 }

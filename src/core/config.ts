@@ -1,6 +1,6 @@
 // Resolves the task's configuration once: flag > environment > state file > default.
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, statSync, chmodSync, lstatSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { CONFIG_VARS, isOn, readTuning, type Tuning } from './env.js';
@@ -180,7 +180,8 @@ export function resolveConfig(flags: ConfigFlags, env: Env): ResolvedConfig {
   const envTokenFile = nonEmpty(env[CONFIG_VARS.tokenFile]);
   if (envToken !== undefined) [token, tokenSource] = [envToken.trim(), 'env'];
   else if (envTokenFile !== undefined) [token, tokenSource] = [readTokenFile(envTokenFile, warnings, CONFIG_VARS.tokenFile), 'env-file'];
-  else if (task !== undefined) {
+  else if (task !== undefined && existsSync(join(stateDir, 'tokens'))) {
+    // Only a state dir where `init --token-stdin` ran has tokens: the others skip loading crypto for the hash.
     token = readTokenFile(tokenPath(stateDir, task), warnings, 'state');
     if (token !== undefined) tokenSource = 'state';
   }

@@ -10,8 +10,16 @@ export const ExitCode = {
   refused: 5,
 } as const;
 
+/**
+ * Marks every ProgressError. The CLI is several bundles (dist/progress.cjs and the lazily loaded dist/lazy/*.cjs), each with
+ * its own copy of this class, so `instanceof` fails for an error thrown in one bundle and caught in another: test the brand.
+ */
+const BRAND = Symbol.for('progress.error');
+
 /** An expected failure: one line for the user and an exit code; never a stack trace. */
 export class ProgressError extends Error {
+  readonly [BRAND] = true;
+
   constructor(
     message: string,
     readonly exitCode: number,
@@ -19,6 +27,11 @@ export class ProgressError extends Error {
     super(message);
     this.name = 'ProgressError';
   }
+}
+
+/** Whether `error` is a ProgressError, from whichever bundle it was thrown (see BRAND). */
+export function isProgressError(error: unknown): error is ProgressError {
+  return typeof error === 'object' && error !== null && (error as { [BRAND]?: unknown })[BRAND] === true;
 }
 
 /** Bad arguments or input (exit 2): nothing was recorded. */

@@ -17,7 +17,7 @@ const FILES: Record<string, [string, string]> = {
   '/favicon.svg': ['favicon.svg', 'image/svg+xml'],
 };
 
-/** dist/chunks/x.mjs → dist/dashboard; dist/x.mjs → dist/dashboard; src/serve/assets.ts → src/serve/dashboard. */
+/** dist/lazy/serve.cjs → dist/dashboard; src/serve/assets.ts → src/serve/dashboard. */
 function dashboardDir(): string {
   const candidates = ['../dashboard/', './dashboard/'].map((rel) => fileURLToPath(new URL(rel, import.meta.url)));
   return candidates.find((dir) => existsSync(`${dir}index.html`)) ?? candidates[0]!;
