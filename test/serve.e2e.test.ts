@@ -291,3 +291,15 @@ test('requests addressed to a foreign Host name are refused on a loopback bind (
   });
   expect(status).toBe(403);
 });
+
+test('a 10 KB task id, which the client accepts, is accepted too; a longer one than the cap is refused', async () => {
+  const s = await serve();
+  const task = `long-${'x'.repeat(10 * 1024)}`;
+  const b = box(s, task);
+  expect((await b.run(['update', '--items', 'issues=2'])).exitCode).toBe(0);
+  expect((await b.run(['flush'])).exitCode).toBe(0);
+  expect((await waitFor(() => detail(s, task), (d) => d?.totals?.issues === 2, 'the long task')).totals).toEqual({ issues: 2 });
+  // Past the cap: refused with a 4xx (Node's own header limit answers 431 before our 400 can).
+  const res = await fetch(`${s.endpoint}/${'y'.repeat(16 * 1024 + 1)}/progress`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"type":"progress"}' });
+  expect([400, 431]).toContain(res.status);
+});

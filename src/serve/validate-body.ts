@@ -1,9 +1,12 @@
 // Validates one POSTed progress payload (SPEC §7) into a typed event: pure, throws BodyError (a 4xx) naming the field.
+import type { Area, Payload } from '../core/payload.js';
 
 /** Largest request body accepted. A discovery chunk of 500 areas with long descriptions stays well below it. */
 export const MAX_BODY_BYTES = 8 * 1024 * 1024;
-/** Longest task id accepted in a path. */
-export const MAX_TASK_ID = 1024;
+/** Longest task id accepted in a path (the client accepts ids of 10 KB and more). */
+export const MAX_TASK_ID = 16 * 1024;
+/** Longest id (area id, last processed id) accepted in a body. */
+const MAX_ID = 1024;
 const MAX_KEYS = 1000;
 const MAX_NAME = 200;
 
@@ -18,15 +21,8 @@ export class BodyError extends Error {
   }
 }
 
-export interface IncomingArea {
-  type: 'group' | 'project';
-  gitlabId: string;
-  name: string;
-  fullPath?: string;
-  webUrl?: string;
-  description?: string;
-  discoveredBy?: string;
-}
+/** An area as the client sends it (SPEC §7): the same shape as the client's own. */
+export type IncomingArea = Area;
 
 export interface IncomingTimelineEntry {
   timestamp: string;
@@ -34,24 +30,11 @@ export interface IncomingTimelineEntry {
   details: Record<string, unknown>;
 }
 
-/** A validated payload; absent fields stay absent. */
-export interface IncomingEvent {
-  type: 'progress' | 'error';
-  /** When the client made the event (ms); the receive time when the payload has none. */
-  at: number;
-  status?: string;
-  processedItems?: number;
-  totalItems?: number;
-  currentDataType?: string;
-  itemsByType?: Record<string, number>;
-  lastProcessedId?: string;
-  stage?: string;
-  operationType?: string;
-  message?: string;
-  error?: string;
-  areas?: IncomingArea[];
-  timeline?: IncomingTimelineEntry[];
-}
+/**
+ * A validated payload: the client's Payload without its envelope (task id from the path), with `at`,
+ * when the client made the event (ms; the receive time when the payload has none). Absent fields stay absent.
+ */
+export type IncomingEvent = Omit<Payload, 'taskId' | 'timestamp' | 'timeline'> & { at: number; timeline?: IncomingTimelineEntry[] };
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -93,7 +76,7 @@ function area(v: unknown, i: number): IncomingArea {
   const where = `areas[${i}]`;
   if (!isObject(v)) throw new BodyError(400, `"${where}" must be an object`);
   if (v.type !== 'group' && v.type !== 'project') throw new BodyError(400, `"${where}.type" must be "group" or "project"`);
-  const id = typeof v.gitlabId === 'number' && Number.isFinite(v.gitlabId) ? String(v.gitlabId) : text(v.gitlabId, `${where}.gitlabId`, MAX_TASK_ID);
+  const id = typeof v.gitlabId === 'number' && Number.isFinite(v.gitlabId) ? String(v.gitlabId) : text(v.gitlabId, `${where}.gitlabId`, MAX_ID);
   if (id === undefined || id === '') throw new BodyError(400, `"${where}.gitlabId" is required`);
   const out: IncomingArea = { type: v.type, gitlabId: id, name: text(v.name, `${where}.name`) ?? id };
   for (const f of ['fullPath', 'webUrl', 'description', 'discoveredBy'] as const) {
@@ -143,7 +126,7 @@ export function parseEvent(raw: string, task: string, receivedAt: number): Incom
     totalItems: count(body.totalItems, 'totalItems'),
     currentDataType: text(body.currentDataType, 'currentDataType', MAX_NAME),
     itemsByType: counts(body.itemsByType, 'itemsByType'),
-    lastProcessedId: text(body.lastProcessedId, 'lastProcessedId', MAX_TASK_ID),
+    lastProcessedId: text(body.lastProcessedId, 'lastProcessedId', MAX_ID),
     stage: text(body.stage, 'stage', MAX_NAME),
     operationType: text(body.operationType, 'operationType', MAX_NAME),
     message: text(body.message, 'message'),
