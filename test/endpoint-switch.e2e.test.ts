@@ -21,7 +21,7 @@ test('a flag endpoint given while a flusher for the env endpoint lingers is hono
   box = sandbox({ endpoint: a.endpoint, task: 'switch' });
   expect((await box.run(['stage', 'one'])).exitCode).toBe(0);
   await a.waitFor(() => a.applied.size === 1, 10_000, 'stage one at A');
-  // The flusher for A lingers about a second after its last send; this event is for B.
+  // The flusher for A lingers a few seconds after its last send; this event is for B.
   expect((await box.run(['stage', 'two', '--endpoint', b.endpoint])).exitCode).toBe(0);
   expect((await box.run(['update', '--items', 'issues=3', '--endpoint', b.endpoint])).exitCode).toBe(0);
   await b.waitFor(() => b.applied.size === 2, 15_000, 'stage two and the update at B');
