@@ -1,37 +1,20 @@
 // Black-box: every event command of SPEC §3 through the built CLI to a real receiver; payloads field by field (SPEC §7).
-import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { sandbox, type Sandbox } from './support/cli.js';
-import { startReceiver, type Receiver } from './support/receiver.js';
+import { useSharedReceiver } from './support/shared-receiver.js';
 
 const ISO = expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
 
-let receiver: Receiver;
-let box: Sandbox | undefined;
-let n = 0;
-beforeAll(async () => {
-  receiver = await startReceiver();
-});
-afterAll(async () => receiver.close());
-afterEach(() => {
-  box?.cleanup();
-  box = undefined;
-  receiver.setFaults(() => ({ kind: 'ok' }));
-});
-
-/** A sandbox with a task id no other test uses (the receiver is shared by the file). */
-function fresh(env: Record<string, string | undefined> = {}): { box: Sandbox; task: string } {
-  const task = `cmd-${process.pid}-${++n}`;
-  box = sandbox({ endpoint: receiver.endpoint, task, env });
-  return { box, task };
-}
+const shared = useSharedReceiver('cmd');
+const fresh = shared.fresh.bind(shared);
 
 async function payloadsOf(task: string, count: number): Promise<any[]> {
-  await receiver.waitFor(() => receiver.payloads(task).length >= count, 10_000, `${count} payload(s) of ${task}`);
-  return receiver.payloads(task);
+  await shared.receiver.waitFor(() => shared.receiver.payloads(task).length >= count, 10_000, `${count} payload(s) of ${task}`);
+  return shared.receiver.payloads(task);
 }
 
 function rawBodiesOf(task: string): string[] {
-  return receiver.requests.filter((r) => r.body?.taskId === task).map((r) => r.raw);
+  return shared.receiver.requests.filter((r) => r.body?.taskId === task).map((r) => r.raw);
 }
 
 /** When the earliest event in these payloads happened (coalesced updates keep each event's timeline timestamp). */
@@ -89,7 +72,7 @@ describe('update', () => {
     expect(JSON.stringify((await statusJson(box)).totals)).toBe(JSON.stringify(want));
     expect((await box.run(['flush'])).exitCode).toBe(0);
     const server: Record<string, number> = Object.create(null);
-    for (const p of receiver.payloads(task)) for (const [k, v] of Object.entries(p.itemsByType as object)) server[k] = (server[k] ?? 0) + (v as number);
+    for (const p of shared.receiver.payloads(task)) for (const [k, v] of Object.entries(p.itemsByType as object)) server[k] = (server[k] ?? 0) + (v as number);
     expect(JSON.stringify(server)).toBe(JSON.stringify(want));
   });
 });
@@ -161,7 +144,7 @@ describe('checkpoint', () => {
     expect((await box.run(['update', '--items', 'a=1'])).exitCode).toBe(0);
     expect(await box.run(['checkpoint', '--show'])).toMatchObject({ exitCode: 0, stdout: '', stderr: '' });
     await payloadsOf(task, 1);
-    expect(receiver.payloads(task)).toHaveLength(1);
+    expect(shared.receiver.payloads(task)).toHaveLength(1);
   });
 });
 
@@ -173,7 +156,7 @@ describe('complete and runs', () => {
     const r = await box.run(['complete', '--summary', 'crawled 3 groups', '--processed', '17']);
     expect(r.exitCode).toBe(0);
     // complete waits for delivery: everything is at the server when it returns
-    const ps = receiver.payloads(task);
+    const ps = shared.receiver.payloads(task);
     const done = ps.at(-1);
     expect(done).toEqual({
       type: 'progress', taskId: task, timestamp: ISO, processedItems: 17, stage: 'completed', message: 'crawled 3 groups',
@@ -189,7 +172,7 @@ describe('complete and runs', () => {
     expect((await box.run(['update', '--items', 'issues=1'])).exitCode).toBe(0);
     expect(await statusJson(box)).toMatchObject({ run: { completed: false }, totals: { issues: 1 } });
     expect((await box.run(['complete'])).exitCode).toBe(0);
-    const all = receiver.payloads(task);
+    const all = shared.receiver.payloads(task);
     const second = all.at(-1);
     expect(second.message).toBe('Operation completed successfully');
     expect(second.timeline[0].details).toEqual({ finalCounts: { issues: 1 }, duration: Date.parse(second.timestamp) - firstEventAt([all.at(-2)]), timestamp: second.timestamp });
@@ -225,13 +208,13 @@ describe('status, reset, flush', () => {
     expect(r.exitCode).toBe(0);
     expect(r.stderr).toMatch(/2 pending/);
     expect(await statusJson(box)).toMatchObject({ totals: {}, stage: null, pending: { events: 2 }, run: { completed: false } });
-    const f = await box.run(['flush', '--endpoint', receiver.endpoint]);
+    const f = await box.run(['flush', '--endpoint', shared.receiver.endpoint]);
     expect(f).toMatchObject({ exitCode: 0, stdout: '' });
-    expect(receiver.payloads(task).map((p) => p.stage ?? p.itemsByType)).toEqual(['discovery', { issues: 3 }]);
+    expect(shared.receiver.payloads(task).map((p) => p.stage ?? p.itemsByType)).toEqual(['discovery', { issues: 3 }]);
     expect((await statusJson(box)).pending).toEqual({ events: 0, payloads: 0 });
-    expect(await box.run(['flush', '--endpoint', receiver.endpoint])).toMatchObject({ exitCode: 0 });
+    expect(await box.run(['flush', '--endpoint', shared.receiver.endpoint])).toMatchObject({ exitCode: 0 });
     // after reset, the first stage has no fromStage
-    expect((await box.run(['stage', 'again', '--endpoint', receiver.endpoint])).exitCode).toBe(0);
+    expect((await box.run(['stage', 'again', '--endpoint', shared.receiver.endpoint])).exitCode).toBe(0);
     expect((await payloadsOf(task, 3))[2].timeline[0].details.fromStage).toBeUndefined();
   });
 });
@@ -245,8 +228,8 @@ describe('wire', () => {
     expect((await box.run(['stage', 'two'], { env: { PROGRESS_API_TOKEN: undefined, PROGRESS_TASK_ID: other } })).exitCode).toBe(0);
     await payloadsOf(task, 1);
     await payloadsOf(other, 1);
-    const [a] = receiver.requests.filter((r) => r.body?.taskId === task);
-    const [b] = receiver.requests.filter((r) => r.body?.taskId === other);
+    const [a] = shared.receiver.requests.filter((r) => r.body?.taskId === task);
+    const [b] = shared.receiver.requests.filter((r) => r.body?.taskId === other);
     expect(a!.method).toBe('POST');
     expect(a!.headers).toMatchObject({ authorization: 'Bearer tok-123', 'content-type': 'application/json', 'user-agent': `progress/${version}` });
     expect(a!.headers['idempotency-key']).toMatch(/\S{8,}/);
@@ -260,23 +243,23 @@ describe('wire', () => {
     ['..', '/api/tasks/%2E%2E/progress'],
     ['zürich 日本?#%', `/api/tasks/${encodeURIComponent('zürich 日本?#%')}/progress`],
   ])('task id %j is one encoded path segment: %s', async (task, path) => {
-    box = sandbox({ endpoint: receiver.endpoint, task });
+    const box = shared.track(sandbox({ endpoint: shared.receiver.endpoint, task }));
     expect((await box.run(['stage', 'x'])).exitCode).toBe(0);
     await payloadsOf(task, 1);
-    expect(receiver.requests.filter((r) => r.body?.taskId === task).map((r) => r.url)).toEqual([path]);
+    expect(shared.receiver.requests.filter((r) => r.body?.taskId === task).map((r) => r.url)).toEqual([path]);
   });
 });
 
 describe('--help, --version and exit codes', () => {
   test('--version prints the package version on stdout', async () => {
     const pkg = JSON.parse(await import('node:fs').then((fs) => fs.readFileSync(new URL('../package.json', import.meta.url), 'utf8')));
-    box = sandbox();
+    const box = shared.track(sandbox());
     for (const flag of ['--version', '-V']) expect(await box.run([flag])).toMatchObject({ exitCode: 0, stdout: pkg.version });
   });
 
   test.each(['update', 'stage', 'error', 'checkpoint', 'complete', 'discover', 'status', 'flush', 'reset', 'init'])(
     '%s --help shows usage and a real example, exit 0', async (command) => {
-      box = sandbox();
+      const box = shared.track(sandbox());
       const r = await box.run([command, '--help']);
       expect(r.exitCode).toBe(0);
       expect(r.stdout).toContain(`Usage: progress ${command}`);
@@ -294,27 +277,27 @@ describe('--help, --version and exit codes', () => {
     const config = await box.run(['update'], { env: { PROGRESS_TASK_ID: undefined } });
     expect(config.exitCode).toBe(3);
     oneLine(config);
-    receiver.setFaults((req) => (req.body?.taskId === task ? { kind: 'status', status: 503 } : { kind: 'ok' }));
-    const incomplete = await box.run(['flush', '--timeout', '5', '--endpoint', receiver.endpoint]);
+    shared.receiver.setFaults((req) => (req.body?.taskId === task ? { kind: 'status', status: 503 } : { kind: 'ok' }));
+    const incomplete = await box.run(['flush', '--timeout', '5', '--endpoint', shared.receiver.endpoint]);
     expect(incomplete.exitCode).toBe(4);
     oneLine(incomplete);
-    const completeDown = await box.run(['complete', '--timeout', '1', '--endpoint', receiver.endpoint]);
+    const completeDown = await box.run(['complete', '--timeout', '1', '--endpoint', shared.receiver.endpoint]);
     expect(completeDown.exitCode).toBe(4);
     oneLine(completeDown);
     expect(await statusJson(box)).toMatchObject({ pending: { events: 2 }, lastDeliveryError: { message: expect.stringMatching(/503/) } });
     // a task the API refuses (400): the event command that waited for it says so
     const refusedTask = `${task}-refused`;
-    receiver.setFaults((req) => (req.body?.taskId === refusedTask ? { kind: 'status', status: 400 } : { kind: 'ok' }));
-    const refused = await box.run(['stage', 'x', '--endpoint', receiver.endpoint], { env: { PROGRESS_TASK_ID: refusedTask } });
+    shared.receiver.setFaults((req) => (req.body?.taskId === refusedTask ? { kind: 'status', status: 400 } : { kind: 'ok' }));
+    const refused = await box.run(['stage', 'x', '--endpoint', shared.receiver.endpoint], { env: { PROGRESS_TASK_ID: refusedTask } });
     expect(refused.exitCode).toBe(5);
     oneLine(refused);
     const refusedEnv = { env: { PROGRESS_TASK_ID: refusedTask } };
     expect(JSON.parse((await box.run(['status', '--json'], refusedEnv)).stdout).deadLetters).toEqual({ count: 1, lastReason: expect.stringMatching(/400/) });
     // once the API accepts it, flush --retry-dead delivers the dead letter under its old idempotency key
-    receiver.setFaults(() => ({ kind: 'ok' }));
-    const key = receiver.requests.find((q) => q.body?.taskId === refusedTask)!.headers['idempotency-key'];
-    expect((await box.run(['flush', '--retry-dead', '--endpoint', receiver.endpoint], refusedEnv)).exitCode).toBe(0);
-    expect(receiver.requests.filter((q) => q.body?.taskId === refusedTask).map((q) => [q.headers['idempotency-key'], q.outcome])).toEqual([[key, 'status'], [key, 'ok']]);
+    shared.receiver.setFaults(() => ({ kind: 'ok' }));
+    const key = shared.receiver.requests.find((q) => q.body?.taskId === refusedTask)!.headers['idempotency-key'];
+    expect((await box.run(['flush', '--retry-dead', '--endpoint', shared.receiver.endpoint], refusedEnv)).exitCode).toBe(0);
+    expect(shared.receiver.requests.filter((q) => q.body?.taskId === refusedTask).map((q) => [q.headers['idempotency-key'], q.outcome])).toEqual([[key, 'status'], [key, 'ok']]);
     expect(JSON.parse((await box.run(['status', '--json'], refusedEnv)).stdout).deadLetters.count).toBe(0);
   });
 });

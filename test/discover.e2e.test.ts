@@ -1,29 +1,13 @@
 // Black-box: `progress discover` sends the seed's new_areas_discovered payload, chunked; a bad line sends nothing.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, expect, test } from 'vitest';
-import { sandbox, type Sandbox } from './support/cli.js';
-import { startReceiver, type Receiver } from './support/receiver.js';
+import { expect, test } from 'vitest';
+import { useSharedReceiver } from './support/shared-receiver.js';
 
 const ISO = expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
 
-let receiver: Receiver;
-let box: Sandbox | undefined;
-let n = 0;
-beforeAll(async () => {
-  receiver = await startReceiver();
-});
-afterAll(async () => receiver.close());
-afterEach(() => {
-  box?.cleanup();
-  box = undefined;
-});
-
-function fresh(): { box: Sandbox; task: string } {
-  const task = `disc-${process.pid}-${++n}`;
-  box = sandbox({ endpoint: receiver.endpoint, task });
-  return { box, task };
-}
+const shared = useSharedReceiver('disc');
+const fresh = shared.fresh.bind(shared);
 
 const group = { type: 'group', id: 12, name: 'infra', full_path: 'infra', web_url: 'https://gitlab.example.com/infra', description: 'Infrastructure' };
 const project = { type: 'project', id: '345', name: 'api', full_path: 'infra/api', web_url: 'https://gitlab.example.com/infra/api', description: '' };
@@ -34,8 +18,8 @@ test('JSON lines on stdin become one payload with the seed\'s area fields; unset
   const input = `${[group, project, bare].map((a) => JSON.stringify(a)).join('\n')}\n`;
   const r = await box.run(['discover', '--discovered-by', 'crawler-7'], { input });
   expect(r).toMatchObject({ exitCode: 0, stdout: '', stderr: '' });
-  await receiver.waitFor(() => receiver.payloads(task).length === 1, 10_000, 'the discovery payload');
-  expect(receiver.payloads(task)[0]).toEqual({
+  await shared.receiver.waitFor(() => shared.receiver.payloads(task).length === 1, 10_000, 'the discovery payload');
+  expect(shared.receiver.payloads(task)[0]).toEqual({
     type: 'progress', taskId: task, status: 'new_areas_discovered', timestamp: ISO,
     areas: [
       { type: 'group', name: 'infra', gitlabId: '12', fullPath: 'infra', webUrl: 'https://gitlab.example.com/infra', description: 'Infrastructure', discoveredBy: 'crawler-7' },
@@ -56,8 +40,8 @@ test('a JSON array from FILE works too; discoveredBy defaults to the host name',
   const file = join(box.stateDir, 'areas.json');
   writeFileSync(file, JSON.stringify([group, project], null, 2));
   expect((await box.run(['discover', file])).exitCode).toBe(0);
-  await receiver.waitFor(() => receiver.payloads(task).length === 1, 10_000, 'the discovery payload');
-  const [p] = receiver.payloads(task);
+  await shared.receiver.waitFor(() => shared.receiver.payloads(task).length === 1, 10_000, 'the discovery payload');
+  const [p] = shared.receiver.payloads(task);
   expect(p.areas.map((a: any) => a.gitlabId)).toEqual(['12', '345']);
   const { hostname } = await import('node:os');
   expect(p.areas.every((a: any) => a.discoveredBy === hostname())).toBe(true);
@@ -68,8 +52,8 @@ test('1201 areas go out in order as chunks of 500, 500 and 201, each counted on 
   const { box, task } = fresh();
   const lines = Array.from({ length: 1201 }, (_, i) => JSON.stringify({ type: i % 3 === 0 ? 'group' : 'project', id: i, name: `a${i}` }));
   expect((await box.run(['discover'], { input: lines.join('\n') })).exitCode).toBe(0);
-  await receiver.waitFor(() => receiver.payloads(task).length === 3, 10_000, 'three discovery chunks');
-  const ps = receiver.payloads(task);
+  await shared.receiver.waitFor(() => shared.receiver.payloads(task).length === 3, 10_000, 'three discovery chunks');
+  const ps = shared.receiver.payloads(task);
   expect(ps.map((p) => p.areas.length)).toEqual([500, 500, 201]);
   expect(ps.map((p) => p.message)).toEqual(['Discovered 500 areas', 'Discovered 500 areas', 'Discovered 201 areas']);
   expect(ps.flatMap((p) => p.areas.map((a: any) => Number(a.gitlabId)))).toEqual(lines.map((_, i) => i));
@@ -77,7 +61,7 @@ test('1201 areas go out in order as chunks of 500, 500 and 201, each counted on 
     const groups = p.areas.filter((a: any) => a.type === 'group').length;
     expect(p.itemsByType).toEqual({ groups, projects: p.areas.length - groups });
   }
-  expect(new Set(ps.map((p) => receiver.requests.find((r) => r.body === p)?.headers['idempotency-key'])).size).toBe(3);
+  expect(new Set(ps.map((p) => shared.receiver.requests.find((r) => r.body === p)?.headers['idempotency-key'])).size).toBe(3);
 });
 
 test.each([
@@ -96,5 +80,5 @@ test.each([
   expect(r.stderr).toMatch(message);
   const status = JSON.parse((await box.run(['status', '--json'])).stdout);
   expect(status).toMatchObject({ totals: {}, pending: { events: 0 }, run: { startedAt: null } });
-  expect(receiver.requests.filter((q) => q.body?.taskId === task)).toHaveLength(0);
+  expect(shared.receiver.requests.filter((q) => q.body?.taskId === task)).toHaveLength(0);
 });
