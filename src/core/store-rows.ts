@@ -126,21 +126,24 @@ export interface RecordResult {
 
 export type Row = Record<string, unknown>;
 
+/** The state of a task that has recorded nothing yet. */
+export function emptyTaskState(task: string): TaskState {
+  return {
+    task,
+    runStartedAt: null,
+    runCompleted: false,
+    stage: null,
+    operation: null,
+    processed: null,
+    total: null,
+    totals: Object.create(null),
+    checkpoint: null,
+    checkpointData: null,
+  };
+}
+
 export function toTaskState(task: string, row: Row | undefined): TaskState {
-  if (!row) {
-    return {
-      task,
-      runStartedAt: null,
-      runCompleted: false,
-      stage: null,
-      operation: null,
-      processed: null,
-      total: null,
-      totals: Object.create(null),
-      checkpoint: null,
-      checkpointData: null,
-    };
-  }
+  if (!row) return emptyTaskState(task);
   let totals: Record<string, number>;
   try {
     totals = addCounts(undefined, JSON.parse(String(row.totals)) as Record<string, number>);

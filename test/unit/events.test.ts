@@ -16,19 +16,9 @@ import {
 } from '../../src/core/events.js';
 import type { Area } from '../../src/core/payload.js';
 import type { TaskState } from '../../src/core/store.js';
+import { emptyTaskState } from '../../src/core/store-rows.js';
 
-const fresh = (): TaskState => ({
-  task: 't',
-  runStartedAt: null,
-  runCompleted: false,
-  stage: null,
-  operation: null,
-  processed: null,
-  total: null,
-  totals: Object.create(null),
-  checkpoint: null,
-  checkpointData: null,
-});
+const fresh = (): TaskState => emptyTaskState('t');
 const T0 = Date.UTC(2026, 11, 4, 10);
 
 describe('runs', () => {

@@ -1,11 +1,11 @@
 // update, stage, error and checkpoint: thin wrappers that validate and record.
 import { planCheckpoint, planError, planStage, planUpdate } from '../../core/events.js';
-import { resolveConfig } from '../../core/config.js';
 import { Store } from '../../core/store.js';
 import type { Context } from '../context.js';
 import { toCheckpointInput, toErrorInput, toStageInput, toUpdateInput } from '../inputs.js';
-import { str, type ParsedCommand } from '../parse.js';
+import type { ParsedCommand } from '../parse.js';
 import { requireTask } from '../../core/config.js';
+import { resolveFor } from '../session.js';
 import { recordEvent } from './record.js';
 
 export async function update(p: ParsedCommand, ctx: Context): Promise<number> {
@@ -31,7 +31,7 @@ export async function checkpoint(p: ParsedCommand, ctx: Context): Promise<number
 
 /** `checkpoint --show`: the last checkpoint id on stdout, nothing if none; never creates state. */
 function showCheckpoint(p: ParsedCommand, ctx: Context): number {
-  const config = resolveConfig({ task: str(p.options, 'task'), endpoint: str(p.options, 'endpoint'), stateDir: str(p.options, 'state-dir') }, ctx.env);
+  const config = resolveFor(p, ctx);
   const task = requireTask(config);
   const store = Store.openIfExists(config.stateDir);
   if (!store) return 0;
