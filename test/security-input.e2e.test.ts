@@ -4,19 +4,11 @@ import { createHash } from 'node:crypto';
 import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, test } from 'vitest';
-import { BIN, sandbox, type Sandbox } from './support/cli.js';
+import { describe, expect, test } from 'vitest';
+import { BIN, useCleanups, type Sandbox } from './support/cli.js';
 import { startReceiver, type Receiver } from './support/receiver.js';
 
-const cleanups: (() => unknown)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-function box(options: Parameters<typeof sandbox>[0] = {}): Sandbox {
-  const b = sandbox(options);
-  cleanups.push(() => b.cleanup());
-  return b;
-}
+const { cleanups, box } = useCleanups();
 function tempDir(): string {
   const d = mkdtempSync(join(tmpdir(), 'progress-sec-'));
   cleanups.push(() => rmSync(d, { recursive: true, force: true }));

@@ -2,22 +2,14 @@
 import { execa } from 'execa';
 import { chmodSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, test } from 'vitest';
-import { BIN, sandbox, type CliResult, type Sandbox } from './support/cli.js';
+import { describe, expect, test } from 'vitest';
+import { BIN, useCleanups, type CliResult, type Sandbox } from './support/cli.js';
 import { startHttpsReceiver, type HttpsReceiver } from './support/https.js';
 import { startProxy, type Proxy } from './support/proxy.js';
 import { startReceiver, type Receiver } from './support/receiver.js';
 
 const TOKEN = 'tok-e2e-Zq8xK3vP9w';
-const cleanups: (() => unknown)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-function box(options: Parameters<typeof sandbox>[0] = {}): Sandbox {
-  const b = sandbox(options);
-  cleanups.push(() => b.cleanup());
-  return b;
-}
+const { cleanups, box } = useCleanups();
 async function receiver(): Promise<Receiver> {
   const r = await startReceiver();
   cleanups.push(() => r.close());

@@ -1,4 +1,5 @@
 // Runs the built CLI (bin/progress.js) as a user would, each test with its own temporary state directory.
+import { afterEach } from 'vitest';
 import { execa, type Options } from 'execa';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -59,4 +60,23 @@ export async function runCli(args: string[], options: { env?: Record<string, str
   };
   const r = await execa('node', [BIN, ...args], execaOptions);
   return { exitCode: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr), ms: performance.now() - started };
+}
+
+/**
+ * Per-test cleanups run after each test, last registered first, and `box()`: a sandbox cleaned up
+ * with them. Call at the top level of a test file.
+ */
+export function useCleanups(): { cleanups: (() => unknown)[]; box(options?: Parameters<typeof sandbox>[0]): Sandbox } {
+  const cleanups: (() => unknown)[] = [];
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+  });
+  return {
+    cleanups,
+    box(options = {}) {
+      const b = sandbox(options);
+      cleanups.push(() => b.cleanup());
+      return b;
+    },
+  };
 }
